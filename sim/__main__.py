@@ -1,0 +1,5 @@
+"""`python -m sim` is the same as `capsim`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""The `capsim` command: parse, call the API, print, exit.
+
+Thin on purpose: everything a command does is a call into the package. Exit
+codes: 0 success, 1 a result that fails a check, 2 bad usage or input (with
+file, line and key), 3 a replication that broke the model's invariants. No
+traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import results as results_io
+from .runner import InvariantViolation, default_jobs, run
+from .scenario import ScenarioError, json_schema, load_scenario
+
+HEADLINE = [
+    ("occupancy_mean", "mean occupancy (beds)"),
+    ("occupancy_p95", "occupancy, 95th percentile"),
+    ("probability_full", "share of time full"),
+    ("blocking_probability", "share of requests turned away"),
+    ("detention_requests", "detention requests"),
+    ("admitted", "admitted"),
+    ("turned_away", "turned away"),
+    ("returned", "returned"),
+    ("released_court", "released by a court"),
+    ("released_deadline", "released at the deadline"),
+    ("return_rate", "return rate (of ended stays)"),
+    ("los_mean_days", "mean length of stay (days)"),
+    ("cost", "cost (EUR)"),
+]
+
+
+def _friendly(command):
+    """Turn the errors people can fix into messages and exit codes, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ScenarioError as err:
+            for problem in err.problems:
+                click.echo(problem, err=True)
+            sys.exit(2)
+        except InvariantViolation as err:
+            click.echo(f"capsim: {err}", err=True)
+            sys.exit(3)
+        except OSError as err:
+            click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(results_io.capsim_version(), prog_name="capsim")
+def main():
+    """capsim: how full will the closed centres be, and what does a policy need?"""
+
+
+@main.command("run")
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--replications", "-n", type=click.IntRange(min=1), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Results folder [results/runs/NAME].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes [the number of cores]; 1 runs in this process.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
+@_friendly
+def run_command(scenario_file, replications, seed, out_dir, jobs, quiet):
+    """Simulate SCENARIO_FILE and write its results folder."""
+    scenario = load_scenario(scenario_file)
+    jobs = jobs or default_jobs()
+    total = replications or scenario.replications
+    started = time.perf_counter()
+    with _progress(total, quiet) as advance:
+        results = run(scenario, replications=replications, seed=seed, jobs=jobs, on_progress=advance)
+    wall = time.perf_counter() - started
+    out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
+    results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs)
+    if not quiet:
+        click.echo(headline_table(results))
+        click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
+
+
+class _progress:
+    """A tqdm bar on standard error when it is a terminal, else nothing."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="rep", file=sys.stderr, delay=1.0, leave=False)
+
+    def __enter__(self):
+        return self.bar.update if self.bar else None
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.close()
+
+
+def headline_table(results) -> str:
+    """The headline metrics, system-wide and per stream, with 95% intervals."""
+    summary = results.summary
+    lines = [f"{summary['scenario']}: {summary['replications']} replications, "
+             f"{summary['horizon_days']:g} days measured after {summary['warmup_days']:g} days of warm-up", ""]
+    lines.append(f"{'metric':<32} {'mean':>12}  {'95% interval':>25}")
+    for key, label in HEADLINE:
+        stat = summary["metrics"].get(key)
+        if stat is not None:
+            lines.append(f"{label:<32} {_fmt(stat['mean']):>12}  {_interval(stat):>25}")
+    if len(results.stream_names) > 1:
+        lines += ["", "per stream (mean): " + ", ".join(
+            ["occupancy", "requests", "turned away", "returned", "released at deadline"])]
+        for name, metrics in summary["streams"].items():
+            values = [metrics[k]["mean"] for k in ("occupancy_mean", "detention_requests", "turned_away",
+                                                    "returned", "released_deadline")]
+            lines.append(f"  {name:<30} " + "  ".join(f"{_fmt(v):>10}" for v in values))
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
+
+
+def _interval(stat) -> str:
+    if stat["ci95_low"] is None:
+        return "-"
+    return f"[{_fmt(stat['ci95_low'])}, {_fmt(stat['ci95_high'])}]"
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files):
+    """Check scenario FILES and list every problem with its line."""
+    failed = False
+    for file in files:
+        try:
+            load_scenario(file)
+            click.echo(f"{file}: ok")
+        except ScenarioError as err:
+            failed = True
+            for problem in err.problems:
+                click.echo(problem, err=True)
+    sys.exit(2 if failed else 0)
+
+
+@main.command()
+def schema():
+    """Print the JSON Schema of the scenario file."""
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))

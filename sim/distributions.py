@@ -1,0 +1,185 @@
+"""Distribution specs of the scenario file, as samplers and survival functions.
+
+Each spec is a pydantic model (the `dist` key picks the family) that draws
+vectorised batches from a numpy Generator for the model, and gives its
+survival function P(T > t) for the analytic check. Values are in days and
+accept units ("35 days", "2 weeks").
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+from .durations import NonNegativeDays, PositiveDays
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw `n` values (days) from `rng`."""
+        raise NotImplementedError
+
+    def sf(self, t):
+        """Survival function P(T > t), vectorised over `t`."""
+        return self._frozen.sf(t)
+
+    def mean_days(self) -> float:
+        """The mean of the distribution, in days."""
+        return float(self._frozen.mean())
+
+    def breakpoints(self) -> tuple[float, ...]:
+        """Points where the survival function jumps (for quadrature)."""
+        return ()
+
+
+class Exponential(_Spec):
+    dist: Literal["exponential"]
+    mean: PositiveDays
+
+    def sample(self, rng, n):
+        return rng.exponential(self.mean, n)
+
+    @cached_property
+    def _frozen(self):
+        return stats.expon(scale=self.mean)
+
+
+class Gamma(_Spec):
+    dist: Literal["gamma"]
+    mean: PositiveDays
+    sd: PositiveDays
+
+    def sample(self, rng, n):
+        return rng.gamma((self.mean / self.sd) ** 2, self.sd**2 / self.mean, n)
+
+    @cached_property
+    def _frozen(self):
+        return stats.gamma((self.mean / self.sd) ** 2, scale=self.sd**2 / self.mean)
+
+
+class LogNormal(_Spec):
+    dist: Literal["lognormal"]
+    mean: PositiveDays
+    sd: PositiveDays
+
+    @property
+    def _mu_sigma(self) -> tuple[float, float]:
+        sigma2 = math.log1p((self.sd / self.mean) ** 2)
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+    def sample(self, rng, n):
+        mu, sigma = self._mu_sigma
+        return rng.lognormal(mu, sigma, n)
+
+    @cached_property
+    def _frozen(self):
+        mu, sigma = self._mu_sigma
+        return stats.lognorm(sigma, scale=math.exp(mu))
+
+
+class Weibull(_Spec):
+    dist: Literal["weibull"]
+    shape: float = Field(gt=0)
+    scale: PositiveDays
+
+    def sample(self, rng, n):
+        return self.scale * rng.weibull(self.shape, n)
+
+    @cached_property
+    def _frozen(self):
+        return stats.weibull_min(self.shape, scale=self.scale)
+
+
+class Uniform(_Spec):
+    dist: Literal["uniform"]
+    low: NonNegativeDays
+    high: PositiveDays
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.high:
+            raise ValueError(f"low must be below high (got low={self.low:g}, high={self.high:g})")
+        return self
+
+    def sample(self, rng, n):
+        return rng.uniform(self.low, self.high, n)
+
+    @cached_property
+    def _frozen(self):
+        return stats.uniform(self.low, self.high - self.low)
+
+
+class Triangular(_Spec):
+    dist: Literal["triangular"]
+    low: NonNegativeDays
+    mode: NonNegativeDays
+    high: PositiveDays
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                "need low <= mode <= high and low < high "
+                f"(got low={self.low:g}, mode={self.mode:g}, high={self.high:g})"
+            )
+        return self
+
+    def sample(self, rng, n):
+        return rng.triangular(self.low, self.mode, self.high, n)
+
+    @cached_property
+    def _frozen(self):
+        width = self.high - self.low
+        return stats.triang((self.mode - self.low) / width, self.low, width)
+
+
+class Fixed(_Spec):
+    dist: Literal["fixed"]
+    value: NonNegativeDays
+
+    def sample(self, rng, n):
+        return np.full(n, self.value)
+
+    def sf(self, t):
+        return np.where(np.asarray(t) < self.value, 1.0, 0.0)
+
+    def mean_days(self):
+        return self.value
+
+    def breakpoints(self):
+        return (self.value,)
+
+
+class Empirical(_Spec):
+    dist: Literal["empirical"]
+    values: list[NonNegativeDays] = Field(min_length=1)
+
+    def sample(self, rng, n):
+        return rng.choice(np.asarray(self.values, dtype=float), n)
+
+    def sf(self, t):
+        ordered = np.sort(self.values)
+        below_or_at = np.searchsorted(ordered, np.asarray(t, dtype=float), side="right")
+        return 1.0 - below_or_at / len(ordered)
+
+    def mean_days(self):
+        return float(np.mean(self.values))
+
+    def breakpoints(self):
+        return tuple(sorted(set(self.values)))
+
+
+Distribution = Annotated[
+    Union[Exponential, Gamma, LogNormal, Weibull, Uniform, Triangular, Fixed, Empirical],
+    Field(discriminator="dist"),
+]
+"""Any distribution spec; the `dist` key chooses the family."""
+
+FAMILIES = ("exponential", "gamma", "lognormal", "weibull", "uniform", "triangular", "fixed", "empirical")

@@ -1,0 +1,429 @@
+"""The detention model: arrival streams, screening, the bed pool and each stay.
+
+`simulate(scenario, seed)` runs one replication on a SimPy environment and
+returns its metrics; it touches no file, clock or global. SimPy schedules the
+arrivals, the capacity and rate changes, the warm-up reset and the daily
+occupancy samples. Departures are known at admission (a stay ends at the first
+of return, court release and the maximum detention), so they wait in a heap
+and are applied, in time order and at their own times, before anything else
+happens: one heap push and pop per stay instead of a SimPy event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from heapq import heappop, heappush
+
+import numpy as np
+import simpy
+
+from .rng import generator
+from .scenario import Scenario, Stream
+from .stats import OccupancyMonitor, StayHistogram, ratio
+
+RETURNED, RELEASED_COURT, RELEASED_DEADLINE, SCREENED_OUT = range(4)
+OUTCOME_NAMES = ("returned", "released_court", "released_deadline")
+BATCH = 1024
+"""People drawn at once per stream: the numpy cost is paid per batch, not per person."""
+
+
+@dataclass
+class RepResult:
+    """One replication: metrics for the system and each stream, the daily
+    occupancy (day 0 to the end, warm-up included) and the internal checks."""
+
+    metrics: dict[str, float]
+    streams: dict[str, dict[str, float]]
+    daily_occupancy: np.ndarray
+    checks: dict[str, float] = field(default_factory=dict)
+
+
+class _People:
+    """The people of one stream, drawn in batches: arrival times and fates.
+
+    Every person gets a value from every purpose's generator, whether or not
+    they are screened out or find a bed, so that the i-th person of a stream
+    has the same fate in every scenario that shares the seed.
+    """
+
+    def __init__(self, scenario: Scenario, stream: Stream, seed: np.random.SeedSequence):
+        name = stream.name
+        self.stream = stream
+        self.max_detention = scenario.stream_max_detention(stream)
+        self.gaps = generator(seed, name, "arrivals")
+        self.screening = generator(seed, name, "screening")
+        self.origin = generator(seed, name, "origin")
+        self.returns = [
+            (generator(seed, name, o.name, "return"), generator(seed, name, o.name, "time_to_return"))
+            for o in stream.origins
+        ]
+        self.court = generator(seed, name, "court") if stream.court_release else None
+        self.court_time = generator(seed, name, "court_time") if stream.court_release else None
+        self.patience = generator(seed, name, "patience") if stream.max_wait is not None else None
+        self.cumulative_share = np.cumsum([o.share for o in stream.origins])
+        self.cumulative_share[-1] = 1.0
+
+    def draw(self) -> tuple[list[float], list[int], list[float], list[float] | None]:
+        """A batch: unit-rate exponential gaps, outcomes, stays (days) and patience."""
+        stream, n = self.stream, BATCH
+        gaps = self.gaps.standard_exponential(n)
+        screened = self.screening.random(n) < stream.screened_out
+        group = np.searchsorted(self.cumulative_share, self.origin.random(n), side="right")
+        return_day = np.full(n, math.inf)
+        for g, (origin, (success_rng, time_rng)) in enumerate(zip(stream.origins, self.returns)):
+            members = group == g
+            count = int(members.sum())
+            succeeds = success_rng.random(count) < origin.return_probability
+            times = origin.time_to_return.sample(time_rng, count)
+            return_day[members] = np.where(succeeds, times, math.inf)
+        court_day = np.full(n, math.inf)
+        if stream.court_release:
+            ordered = self.court.random(n) < stream.court_release.probability
+            times = stream.court_release.time.sample(self.court_time, n)
+            court_day = np.where(ordered, times, math.inf)
+        stay = np.minimum(np.minimum(return_day, court_day), self.max_detention)
+        outcome = np.where(
+            return_day <= stay, RETURNED, np.where(court_day <= stay, RELEASED_COURT, RELEASED_DEADLINE)
+        )
+        outcome[screened] = SCREENED_OUT
+        patience = None
+        if self.patience is not None:
+            max_wait = stream.max_wait
+            patience = (np.full(n, max_wait) if isinstance(max_wait, float)
+                        else max_wait.sample(self.patience, n)).tolist()
+        return gaps.tolist(), outcome.tolist(), stay.tolist(), patience
+
+
+class _StreamState:
+    """Counters and monitors of one stream during a replication."""
+
+    COUNTERS = ("arrivals", "screened_out", "admitted", "turned_away", "gave_up", "waited",
+                "returned", "released_court", "released_deadline")
+
+    def __init__(self, index: int, scenario: Scenario, stream: Stream, people: _People, levels: int):
+        self.index = index
+        self.stream = stream
+        self.people = people
+        self.reserved = stream.reserved_beds
+        self.cap = stream.max_beds if stream.max_beds is not None else math.inf
+        self.waits = stream.when_full == "wait"
+        self.priority = stream.priority
+        self.rate_steps = scenario.rate_steps(stream)
+        self.occupancy = OccupancyMonitor(min(levels, stream.max_beds or levels))
+        self.stays = StayHistogram(people.max_detention)
+        self.queue: deque = deque()  # (arrival day, give-up day, stay, outcome)
+        self.wait_days = 0.0
+        self.time_blocked = 0.0
+        self.outcomes = [0, 0, 0]
+        for name in self.COUNTERS:
+            setattr(self, name, 0)
+        self.batch_position = BATCH
+        self.gaps = self.outcome = self.stay = self.patience = None
+        self.wait_days_given_up = 0.0
+        self.unit_time = 0.0  # the arrival process in unit-rate time: Lambda(t)
+        self.piece = 0  # the rate step in force
+        self.piece_unit_start = 0.0  # Lambda at the start of that step
+
+    def next_person(self) -> int:
+        if self.batch_position == BATCH:
+            self.gaps, self.outcome, self.stay, self.patience = self.people.draw()
+            self.batch_position = 0
+        i = self.batch_position
+        self.batch_position = i + 1
+        return i
+
+    def counters(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTERS}
+
+
+class _Replication:
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence):
+        self.scenario = scenario
+        self.env = simpy.Environment()
+        steps = scenario.capacity_steps()
+        levels = max(beds for _, beds in steps)
+        for stream in scenario.streams:
+            levels = max(levels, stream.reserved_beds)
+        self.capacity = steps[0][1]
+        self.reserved_total = sum(s.reserved_beds for s in scenario.streams)
+        self.shared_capacity = self.capacity - self.reserved_total
+        self.shared_used = 0
+        self.occupied = 0
+        self.constrained = any(s.reserved_beds or s.max_beds for s in scenario.streams)
+        self.occupancy = OccupancyMonitor(levels + 1, limit=self.capacity)
+        self.streams = [
+            _StreamState(i, scenario, stream, _People(scenario, stream, seed), levels + 1)
+            for i, stream in enumerate(scenario.streams)
+        ]
+        self.waiting_streams = sorted((s for s in self.streams if s.waits), key=lambda s: s.priority)
+        self.waiting = 0
+        self.departures: list = []
+        self.sequence = 0
+        self.daily: list[int] = []
+        self.violations = {"over_capacity": 0, "over_max_beds": 0, "over_max_detention": 0.0}
+        self.at_window_start: dict = {}
+        self.window_start = 0.0
+        self.blocking_since = 0.0
+
+    # --- the run ------------------------------------------------------------------
+
+    def run(self) -> RepResult:
+        env, scenario = self.env, self.scenario
+        for day, beds in scenario.capacity_steps()[1:]:
+            env.timeout(day).callbacks.append(lambda _, beds=beds: self._set_capacity(beds))
+        for state in self.streams:
+            self._schedule_arrival(state)
+        if scenario.warmup > 0:
+            env.timeout(scenario.warmup).callbacks.append(lambda _: self._start_window())
+        else:
+            self._start_window()
+        days = int(math.floor(scenario.end_day))
+        env.process(self._sample_daily(days))
+        env.run(until=scenario.end_day)
+        return self._finish(scenario.end_day, days)
+
+    def _sample_daily(self, days: int):
+        timeout = self.env.timeout
+        for day in range(days + 1):
+            if day > 0:
+                yield timeout(1)
+            self._depart_until(float(day))
+            self.daily.append(self.occupied)
+
+    # --- arrivals -----------------------------------------------------------------
+
+    def _schedule_arrival(self, state: _StreamState) -> None:
+        """Schedule the stream's next arrival by inverting the cumulative rate
+        Lambda(t) at the next unit-rate arrival: exact for piecewise-constant rates."""
+        i = state.next_person()
+        state.unit_time += state.gaps[i]
+        steps = state.rate_steps
+        while True:
+            start, rate = steps[state.piece]
+            end = steps[state.piece + 1][0] if state.piece + 1 < len(steps) else math.inf
+            consumed = state.piece_unit_start
+            if rate > 0:
+                day = start + (state.unit_time - consumed) / rate
+                if day < end:
+                    break
+                state.piece_unit_start = consumed + (end - start) * rate
+            elif end == math.inf:
+                return  # the rate stays at zero: no more arrivals
+            else:
+                state.piece_unit_start = consumed
+            state.piece += 1
+        delay = day - self.env.now
+        self.env.timeout(delay).callbacks.append(lambda _, state=state, i=i: self._arrive(state, i))
+
+    def _arrive(self, state: _StreamState, i: int) -> None:
+        """Person `i` of the current batch arrives (one stream has one pending arrival at a time,
+        so the batch is not redrawn before they arrive)."""
+        now = self.env.now
+        if self.departures and self.departures[0][0] <= now:
+            self._depart_until(now)
+        state.arrivals += 1
+        outcome = state.outcome[i]
+        if outcome == SCREENED_OUT:
+            state.screened_out += 1
+        elif self._has_bed(state):
+            self._admit(now, state, state.stay[i], outcome, 0.0)
+        elif state.waits:
+            give_up = now + state.patience[i] if state.patience is not None else math.inf
+            state.queue.append((now, give_up, state.stay[i], outcome))
+            state.waited += 1
+            self.waiting += 1
+        else:
+            state.turned_away += 1
+        self._schedule_arrival(state)
+
+    # --- beds -----------------------------------------------------------------------
+
+    def _has_bed(self, state: _StreamState) -> bool:
+        used = state.occupancy.level
+        if used >= state.cap:
+            return False
+        return used < state.reserved or self.shared_used < self.shared_capacity
+
+    def _admit(self, now: float, state: _StreamState, stay: float, outcome: int, waited: float) -> None:
+        if state.occupancy.level >= state.reserved:
+            self.shared_used += 1
+        self._track_blocking(now)
+        self.occupied += 1
+        self.occupancy.change(now, self.occupied)
+        state.occupancy.change(now, state.occupancy.level + 1)
+        if self.occupied > self.capacity:
+            self.violations["over_capacity"] += 1
+        if state.occupancy.level > state.cap:
+            self.violations["over_max_beds"] += 1
+        state.admitted += 1
+        state.wait_days += waited
+        self.sequence += 1
+        heappush(self.departures, (now + stay, self.sequence, state, outcome, stay))
+
+    def _depart_until(self, now: float) -> None:
+        """Apply every departure due at or before `now`, each at its own time."""
+        departures = self.departures
+        while departures and departures[0][0] <= now:
+            day, _, state, outcome, stay = heappop(departures)
+            if state.occupancy.level > state.reserved:
+                self.shared_used -= 1
+            self._track_blocking(day)
+            self.occupied -= 1
+            self.occupancy.change(day, self.occupied)
+            state.occupancy.change(day, state.occupancy.level - 1)
+            state.outcomes[outcome] += 1
+            state.stays.add(stay)
+            max_detention = state.people.max_detention
+            if stay > max_detention + 1e-9:
+                self.violations["over_max_detention"] = max(self.violations["over_max_detention"],
+                                                            stay - max_detention)
+            if self.waiting:
+                self._admit_waiting(day)
+
+    def _admit_waiting(self, now: float) -> None:
+        """Give free beds to the waiting list: by priority, then arrival order;
+        those whose maximum wait ran out before `now` leave the list first."""
+        while True:
+            chosen = None
+            for state in self.waiting_streams:
+                queue = state.queue
+                while queue and queue[0][1] <= now:
+                    arrived, gave_up, _, _ = queue.popleft()
+                    self._give_up(state, arrived, gave_up)
+                if queue and self._has_bed(state) and (
+                    chosen is None
+                    or (state.priority, queue[0][0]) < (chosen.priority, chosen.queue[0][0])
+                ):
+                    chosen = state
+            if chosen is None:
+                return
+            arrived, _, stay, outcome = chosen.queue.popleft()
+            self.waiting -= 1
+            self._admit(now, chosen, stay, outcome, now - arrived)
+
+    def _give_up(self, state: _StreamState, arrived: float, gave_up: float) -> None:
+        self.waiting -= 1
+        state.gave_up += 1
+        state.turned_away += 1
+        state.wait_days_given_up += gave_up - arrived
+
+    def _purge_waiting(self, now: float) -> None:
+        """Remove everyone whose maximum wait ran out by `now` (at window edges)."""
+        for state in self.waiting_streams:
+            kept = deque()
+            for entry in state.queue:
+                if entry[1] <= now:
+                    self._give_up(state, entry[0], entry[1])
+                else:
+                    kept.append(entry)
+            state.queue = kept
+
+    def _set_capacity(self, beds: int) -> None:
+        now = self.env.now
+        self._depart_until(now)
+        self._track_blocking(now)
+        self.capacity = beds
+        self.shared_capacity = beds - self.reserved_total
+        self.occupancy.set_limit(now, beds)
+        if self.waiting:
+            self._admit_waiting(now)
+
+    def _track_blocking(self, now: float) -> None:
+        """With reserved beds or caps, streams can be full while the system is not:
+        accumulate the time each stream cannot be admitted."""
+        if not self.constrained:
+            return
+        elapsed = now - self.blocking_since
+        self.blocking_since = now
+        if elapsed > 0:
+            for state in self.streams:
+                if not self._has_bed(state):
+                    state.time_blocked += elapsed
+
+    # --- the measured window -------------------------------------------------------------
+
+    def _start_window(self) -> None:
+        """End of warm-up: reset the monitors and remember what is already there."""
+        now = self.env.now
+        self._depart_until(now)
+        self._purge_waiting(now)
+        self._track_blocking(now)
+        self.window_start = now
+        self.occupancy.reset(now)
+        for state in self.streams:
+            state.occupancy.reset(now)
+            state.stays.reset()
+            state.time_blocked = 0.0
+            state.wait_days_given_up = 0.0
+            self.at_window_start[state.index] = (
+                state.counters(), list(state.outcomes), state.wait_days,
+                state.occupancy.level, len(state.queue),
+            )
+
+    def _finish(self, end: float, days: int) -> RepResult:
+        self._depart_until(end)
+        if len(self.daily) == days:  # SimPy stops before events at the end time itself
+            self.daily.append(self.occupied)
+        self._purge_waiting(end)
+        self._track_blocking(end)
+        self.occupancy.close(end)
+        span = end - self.window_start
+        per_stream = {}
+        for state in self.streams:
+            state.occupancy.close(end)
+            per_stream[state.stream.name] = self._stream_metrics(state, span)
+        metrics = _system_metrics(per_stream, self.occupancy, [s.stays for s in self.streams],
+                                  self.scenario.cost_per_bed_day)
+        if not self.constrained:
+            for name in per_stream:
+                per_stream[name]["probability_full"] = metrics["probability_full"]
+        return RepResult(metrics, per_stream, np.asarray(self.daily[: days + 1], dtype=np.int32),
+                         dict(self.violations))
+
+    def _stream_metrics(self, state: _StreamState, span: float) -> dict[str, float]:
+        counters_before, outcomes_before, wait_before, present, waiting_before = self.at_window_start[state.index]
+        counts = {name: value - counters_before[name] for name, value in state.counters().items()}
+        for k, name in enumerate(OUTCOME_NAMES):
+            counts[name] = state.outcomes[k] - outcomes_before[k]
+        counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
+        counts["present_at_start"] = present
+        counts["still_detained"] = state.occupancy.level
+        counts["waiting_at_start"] = waiting_before
+        counts["still_waiting"] = len(state.queue)
+        metrics = {name: float(value) for name, value in counts.items()}
+        metrics["wait_days_total"] = state.wait_days - wait_before
+        metrics["wait_days_given_up"] = state.wait_days_given_up
+        metrics |= state.occupancy.metrics()
+        metrics["probability_full"] = state.time_blocked / span if span > 0 else math.nan
+        metrics |= state.stays.metrics()
+        metrics["stays_ended"] = float(state.stays.n)
+        _derived(metrics, self.scenario.cost_per_bed_day)
+        return metrics
+
+
+SUMMED = ("arrivals", "screened_out", "detention_requests", "admitted", "turned_away", "gave_up", "waited",
+          "returned", "released_court", "released_deadline", "still_detained", "present_at_start",
+          "waiting_at_start", "still_waiting", "wait_days_total", "wait_days_given_up", "stays_ended")
+
+
+def _system_metrics(per_stream, occupancy: OccupancyMonitor, stays: list[StayHistogram], cost) -> dict[str, float]:
+    metrics = {name: sum(m[name] for m in per_stream.values()) for name in SUMMED}
+    metrics |= occupancy.metrics()
+    metrics |= stays[0].merged(stays[1:]).metrics()
+    _derived(metrics, cost)
+    return metrics
+
+
+def _derived(metrics: dict[str, float], cost) -> None:
+    metrics["blocking_probability"] = ratio(metrics["turned_away"], metrics["detention_requests"])
+    metrics["return_rate"] = ratio(metrics["returned"], metrics["stays_ended"])
+    metrics["mean_wait_days"] = ratio(metrics["wait_days_total"], metrics["admitted"])
+    if cost is not None:
+        metrics["cost"] = metrics["bed_days"] * cost
+
+
+def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> RepResult:
+    """Run one replication of `scenario` with the replication seed `seed`."""
+    return _Replication(scenario, seed).run()

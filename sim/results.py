@@ -1,0 +1,182 @@
+"""The results of a run, and the results directory that holds them.
+
+`Results` is what `sim.run` returns: the scenario, its seed and every
+replication. `write` turns it into the files planners and CI read
+(summary.json, replications.csv, occupancy.csv, scenario.yaml, manifest.json),
+written into a temporary folder and renamed into place, so that a results
+folder is never half-written. Data files diff well: keys sorted, floats with a
+fixed number of significant digits, no time stamps (those go to the manifest).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .model import RepResult
+from .scenario import Scenario, scenario_yaml
+from .stats import daily_quantiles, summarise
+
+SCHEMA_VERSION = 1
+SIGNIFICANT_DIGITS = 10
+
+
+def capsim_version() -> str:
+    try:
+        return metadata.version("capsim")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class Results:
+    """A finished run: `replications[r]` is replication r's RepResult."""
+
+    scenario: Scenario
+    seed: int
+    replications: list[RepResult]
+
+    @property
+    def stream_names(self) -> list[str]:
+        return [stream.name for stream in self.scenario.streams]
+
+    @cached_property
+    def metric_names(self) -> list[str]:
+        return sorted(self.replications[0].metrics)
+
+    def values(self, metric: str, stream: str | None = None) -> list[float]:
+        """One metric over replications, system-wide or for one stream."""
+        if stream is None:
+            return [rep.metrics[metric] for rep in self.replications]
+        return [rep.streams[stream][metric] for rep in self.replications]
+
+    @cached_property
+    def summary(self) -> dict:
+        """The content of summary.json (before rounding)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "capsim_version": capsim_version(),
+            "scenario": self.scenario.name,
+            "scenario_sha256": self.scenario.sha256(),
+            "seed": self.seed,
+            "replications": len(self.replications),
+            "warmup_days": self.scenario.warmup,
+            "horizon_days": self.scenario.horizon,
+            "metrics": {name: summarise(self.values(name)) for name in self.metric_names},
+            "streams": {
+                stream: {name: summarise(self.values(name, stream)) for name in self.metric_names}
+                for stream in self.stream_names
+            },
+        }
+
+    def daily_occupancy(self) -> np.ndarray:
+        """Replications x days array of occupancy at each day's start (day 0 = warm-up start)."""
+        return np.vstack([rep.daily_occupancy for rep in self.replications])
+
+
+def rounded(value):
+    """Round floats to SIGNIFICANT_DIGITS recursively; NaN becomes None (null)."""
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
+
+
+def number(value: float) -> str:
+    """A float as it appears in the CSV files."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.{SIGNIFICANT_DIGITS}g}"
+
+
+def summary_json(results: Results) -> str:
+    return json.dumps(rounded(results.summary), indent=2, sort_keys=True) + "\n"
+
+
+def replications_csv(results: Results) -> str:
+    columns = results.metric_names
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["replication"] + columns + [f"{s}.{m}" for s in results.stream_names for m in columns])
+    for r, rep in enumerate(results.replications):
+        row = [r] + [number(rep.metrics[m]) for m in columns]
+        row += [number(rep.streams[s][m]) for s in results.stream_names for m in columns]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def occupancy_csv(results: Results) -> str:
+    scenario = results.scenario
+    daily = results.daily_occupancy()
+    quantiles = daily_quantiles(daily)
+    steps = scenario.capacity_steps()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    dated = scenario.start is not None
+    writer.writerow(["day"] + (["date"] if dated else []) + ["window", "capacity"] + list(quantiles))
+    for day in range(daily.shape[1]):
+        capacity = [beds for at, beds in steps if at <= day][-1]
+        row = [day] + ([(scenario.start + dt.timedelta(days=day)).isoformat()] if dated else [])
+        row += ["warmup" if day < scenario.warmup else "measured", capacity]
+        row += [number(float(values[day])) for values in quantiles.values()]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: int | None) -> str:
+    versions = {"capsim": capsim_version(), "python": platform.python_version()}
+    for package in ("numpy", "simpy", "scipy", "pydantic"):
+        versions[package] = metadata.version(package)
+    manifest = {
+        "tool": "capsim",
+        "versions": versions,
+        "command": command,
+        "wall_seconds": wall_seconds,
+        "jobs": jobs,
+        "platform": platform.platform(),
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def write(results: Results, out_dir: str | Path, *, command: list[str] | None = None,
+          wall_seconds: float | None = None, jobs: int | None = None) -> Path:
+    """Write the results directory atomically: into a temporary folder beside
+    `out_dir`, renamed into place once every file is written."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.json": summary_json(results),
+        "replications.csv": replications_csv(results),
+        "occupancy.csv": occupancy_csv(results),
+        "scenario.yaml": scenario_yaml(results.scenario),
+        "manifest.json": manifest_json(command, wall_seconds, jobs),
+    }
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    for name, text in files.items():
+        (staging / name).write_text(text, encoding="utf-8")
+    if out_dir.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        os.replace(out_dir, retired / out_dir.name)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, out_dir)
+    return out_dir

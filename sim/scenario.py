@@ -1,0 +1,391 @@
+"""The scenario file: its schema, its loading, and errors that point at a line.
+
+A scenario is validated here once, completely, before the model sees it: the
+pydantic models below reject unknown keys and out-of-range values, and the
+cross-checks catch what no single key can (shares that do not sum to 1, dates
+without a start, reserved beds above capacity). Every problem in a file is
+reported with its file, line, column and key path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from .distributions import FAMILIES, Distribution
+from .durations import Days, NonNegativeDays, PositiveDays
+
+SCHEMA_VERSION = 1
+EIGHT_MONTHS = 8 * 365.25 / 12
+
+At = Union[dt.date, Days]
+"""A point in time: days since day 0, or a calendar date when `start` is set."""
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class CapacityChange(_Strict):
+    at: At
+    beds: int = Field(ge=0)
+
+
+class Capacity(_Strict):
+    beds: int = Field(ge=0, description="beds in force at day 0")
+    changes: list[CapacityChange] = Field(default_factory=list)
+
+
+class RateChange(_Strict):
+    from_: At = Field(alias="from")
+    rate: float = Field(ge=0, description="arrivals per day from this time on")
+
+
+class Arrivals(_Strict):
+    rate: Optional[float] = Field(default=None, gt=0, description="arrivals per day (Poisson)")
+    schedule: Optional[list[RateChange]] = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if (self.rate is None) == (self.schedule is None):
+            raise ValueError("give exactly one of rate or schedule")
+        return self
+
+
+class CourtRelease(_Strict):
+    probability: float = Field(ge=0, le=1)
+    time: Distribution
+
+
+class Origin(_Strict):
+    name: Name
+    share: float = Field(gt=0, le=1)
+    return_probability: float = Field(ge=0, le=1)
+    time_to_return: Distribution
+
+
+class Stream(_Strict):
+    name: Name
+    arrivals: Arrivals
+    screened_out: float = Field(default=0.0, ge=0, le=1)
+    when_full: Literal["turn_away", "wait"] = "turn_away"
+    max_wait: Optional[Union[PositiveDays, Distribution]] = None
+    priority: int = 0
+    reserved_beds: int = Field(default=0, ge=0)
+    max_beds: Optional[int] = Field(default=None, ge=1)
+    max_detention: Optional[PositiveDays] = None
+    court_release: Optional[CourtRelease] = None
+    origins: list[Origin] = Field(min_length=1)
+
+    @field_validator("origins")
+    @classmethod
+    def _shares_sum_to_one(cls, origins):
+        total = sum(origin.share for origin in origins)
+        if abs(total - 1) > 1e-9:
+            raise ValueError(f"origin shares must sum to 1 (got {total:.12g})")
+        return origins
+
+
+class Scenario(_Strict):
+    version: Literal[1]
+    name: Name
+    description: str = ""
+    start: Optional[dt.date] = None
+    horizon: PositiveDays
+    warmup: NonNegativeDays = 0.0
+    replications: int = Field(default=30, ge=1)
+    seed: int = Field(default=0, ge=0)
+    max_detention: PositiveDays = EIGHT_MONTHS
+    cost_per_bed_day: Optional[float] = Field(default=None, ge=0)
+    capacity: Capacity
+    streams: list[Stream] = Field(min_length=1)
+
+    @property
+    def end_day(self) -> float:
+        """The last simulated day: warm-up plus measured window."""
+        return self.warmup + self.horizon
+
+    def day(self, at: dt.date | float) -> float:
+        """Days since day 0 for a duration or a calendar date."""
+        if isinstance(at, dt.date):
+            return float((at - self.start).days)
+        return float(at)
+
+    def stream_max_detention(self, stream: Stream) -> float:
+        return stream.max_detention if stream.max_detention is not None else self.max_detention
+
+    def capacity_steps(self) -> list[tuple[float, int]]:
+        """(day, beds) from day 0 on, in time order."""
+        return [(0.0, self.capacity.beds)] + [(self.day(c.at), c.beds) for c in self.capacity.changes]
+
+    def rate_steps(self, stream: Stream) -> list[tuple[float, float]]:
+        """(day, rate) pieces of a stream's arrival rate, in time order."""
+        if stream.arrivals.rate is not None:
+            return [(0.0, stream.arrivals.rate)]
+        return [(self.day(piece.from_), piece.rate) for piece in stream.arrivals.schedule]
+
+    def normalised(self) -> dict[str, Any]:
+        """The scenario with every default filled in, as plain data (days as numbers)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def sha256(self) -> str:
+        """Hash of the model the scenario describes: seed and replications excluded,
+        so that a new seed is not mistaken for a new scenario."""
+        data = self.normalised()
+        for run_control in ("seed", "replications"):
+            data.pop(run_control)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be run; `problems` lists each, ready to print."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and cross-check a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        With one line per problem: ``file:line:col: key.path: what is wrong``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([f"{path}: no such file"]) from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as err:
+        raise ScenarioError([f"{path}: cannot read the scenario ({err.__class__.__name__}: {err})"]) from None
+    return parse_scenario(text, str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario text; `source` names it in error messages."""
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ScenarioError([f"{where}: not valid YAML: {err.problem or err.context}"]) from None
+    except Exception as err:  # ruamel raises a few unmarked errors (e.g. bad characters)
+        raise ScenarioError([f"{source}: not valid YAML: {err}"]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{source}:1:1: a scenario must be a mapping of keys (version, name, ...)"])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        errors = _without_union_noise(err.errors())
+        problems = sorted({_describe(source, data, e) for e in errors}, key=_line_order)
+        raise ScenarioError(problems) from None
+    problems = [_at(source, data, loc, msg) for loc, msg in _cross_check(scenario)]
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The normalised scenario as YAML text (what `scenario.yaml` holds)."""
+    yaml = YAML()
+    yaml.default_flow_style = False
+    buffer = io.StringIO()
+    yaml.dump(scenario.normalised(), buffer)
+    return buffer.getvalue()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the scenario file."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "capsim scenario (schema version 1)"
+    return schema
+
+
+def _cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Rules that span several keys; each problem as (location, message)."""
+    problems: list[tuple[tuple, str]] = []
+
+    def check_time(loc: tuple, at) -> float | None:
+        if isinstance(at, dt.date) and scenario.start is None:
+            problems.append((loc, f"a date ({at}) needs `start` to be set"))
+            return None
+        day = scenario.day(at)
+        if day < 0:
+            problems.append((loc, f"must not be before day 0 (got {day:g} days)"))
+        return day
+
+    previous = 0.0
+    for i, change in enumerate(scenario.capacity.changes):
+        day = check_time(("capacity", "changes", i, "at"), change.at)
+        if day is not None and day <= previous and i > 0:
+            problems.append((("capacity", "changes", i, "at"), "capacity changes must be in time order"))
+        previous = day if day is not None else previous
+
+    seen: set[str] = set()
+    reserved = sum(stream.reserved_beds for stream in scenario.streams)
+    smallest_capacity = min(
+        [scenario.capacity.beds] + [change.beds for change in scenario.capacity.changes]
+    )
+    for s, stream in enumerate(scenario.streams):
+        loc = ("streams", s)
+        if stream.name in seen:
+            problems.append((loc + ("name",), f"stream names must be unique ({stream.name!r} is repeated)"))
+        seen.add(stream.name)
+        origin_names = [origin.name for origin in stream.origins]
+        if len(set(origin_names)) < len(origin_names):
+            problems.append((loc + ("origins",), "origin names must be unique within a stream"))
+        if stream.arrivals.schedule:
+            last = None
+            for p, piece in enumerate(stream.arrivals.schedule):
+                where = loc + ("arrivals", "schedule", p, "from")
+                day = check_time(where, piece.from_)
+                if day is None:
+                    continue
+                if p == 0 and day != 0:
+                    problems.append((where, f"the schedule must start at day 0 (got {day:g})"))
+                if last is not None and day <= last:
+                    problems.append((where, "schedule times must be in increasing order"))
+                last = day
+        if stream.max_wait is not None and stream.when_full != "wait":
+            problems.append((loc + ("max_wait",), "max_wait only applies with when_full: wait"))
+        if stream.max_beds is not None and stream.reserved_beds > stream.max_beds:
+            problems.append(
+                (loc + ("reserved_beds",),
+                 f"reserved beds ({stream.reserved_beds}) exceed the stream's max_beds ({stream.max_beds})")
+            )
+        if stream.reserved_beds and reserved > smallest_capacity:
+            problems.append(
+                (loc + ("reserved_beds",),
+                 f"reserved beds of all streams ({reserved}) exceed the capacity ({smallest_capacity} beds)")
+            )
+    if scenario.warmup + scenario.horizon > 200 * 365.25:
+        problems.append((("horizon",), "warm-up plus horizon must stay below 200 years"))
+    return problems
+
+
+# --- errors that point at the line ------------------------------------------------
+
+_PYDANTIC_PHRASES = [
+    (re.compile(r"^Input should be "), "must be "),
+    (re.compile(r"^Value error, "), ""),
+    (re.compile(r"^Field required$"), "is required"),
+    (re.compile(r"^Extra inputs are not permitted$"), "unknown key"),
+]
+
+
+def _describe(source: str, data, error: dict) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        message = f"unknown distribution {tag!r} (expected one of: {', '.join(FAMILIES)})"
+    elif kind == "union_tag_not_found":
+        message = f"a distribution needs `dist` (one of: {', '.join(FAMILIES)})"
+    else:
+        message = error["msg"]
+        for pattern, replacement in _PYDANTIC_PHRASES:
+            message = pattern.sub(replacement, message)
+        if kind == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+            guess = difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1)
+            if guess:
+                message += f" (did you mean {guess[0]!r}?)"
+        value = error.get("input")
+        if kind not in ("missing", "extra_forbidden") and isinstance(value, (int, float, str, bool)) \
+                and repr(value) not in message:
+            message += f" (got {value!r})" if isinstance(value, str) else f" (got {value})"
+    return _at(source, data, _data_path(data, loc), message)
+
+
+def _without_union_noise(errors: list[dict]) -> list[dict]:
+    """Where a value may be a number or a mapping (max_wait, at), a number that
+    fails its check also fails 'is a mapping': keep only the useful error."""
+    scalar_paths = {tuple(e["loc"][:-1]) for e in errors if not isinstance(e.get("input"), dict)}
+    return [
+        e for e in errors
+        if not (e["type"] in ("model_attributes_type", "dict_type", "date_type", "date_from_datetime_parsing")
+                and tuple(e["loc"][:-1]) in scalar_paths and len(errors) > 1)
+    ]
+
+
+@functools.cache
+def _known_keys() -> tuple[str, ...]:
+    models = [Scenario, Capacity, CapacityChange, Stream, Arrivals, RateChange, CourtRelease, Origin]
+    keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
+    return tuple(sorted(keys | {"dist", "mean", "sd", "shape", "scale", "low", "mode", "high", "value", "values"}))
+
+
+def _line_order(problem: str) -> tuple[int, int]:
+    match = re.match(r"^.*?:(\d+):(\d+): ", problem)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def _data_path(data, loc: tuple) -> tuple:
+    """Drop the parts of a pydantic location that are not keys of the file
+    (union branch names such as 'lognormal' or 'function-after[...]')."""
+    path, node = [], data
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and not _is_branch_name(part):
+            path.append(part)  # a missing or unknown key: name it, point at its parent
+            node = None
+    return tuple(path)
+
+
+def _is_branch_name(part: str) -> bool:
+    return part in FAMILIES or "[" in part or part in ("date", "float", "int", "str")
+
+
+def _at(source: str, data, loc: tuple, message: str) -> str:
+    line, column = _position(data, loc)
+    return f"{source}:{line}:{column}: {_dotted(loc) or '(top level)'}: {message}"
+
+
+def _position(data, loc: tuple) -> tuple[int, int]:
+    """1-based line and column of the key at `loc`, or of its nearest parent in the file."""
+    line, column, node = 0, 0, data
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        try:
+            if isinstance(node, list):
+                line, column = lc.item(part)
+            elif part in node:
+                line, column = lc.key(part)
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+        node = node[part]
+    return line + 1, column + 1
+
+
+def _dotted(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
