@@ -162,7 +162,7 @@ class _Replication:
         self.departures: list = []
         self.sequence = 0
         self.daily: list[int] = []
-        self.violations = {"over_capacity": 0, "over_max_beds": 0, "over_max_detention": 0.0}
+        self.violations = {"over_capacity": 0, "over_max_beds": 0}
         self.at_window_start: dict = {}
         self.window_start = 0.0
         self.blocking_since = 0.0
@@ -242,8 +242,8 @@ class _Replication:
 
     def _has_bed(self, state: _StreamState) -> bool:
         used = state.occupancy.level
-        if used >= state.cap:
-            return False
+        if used >= state.cap or self.occupied >= self.capacity:
+            return False  # a capacity cut stops admissions, reserved beds included
         return used < state.reserved or self.shared_used < self.shared_capacity
 
     def _admit(self, now: float, state: _StreamState, stay: float, outcome: int, waited: float) -> None:
@@ -275,10 +275,6 @@ class _Replication:
             state.occupancy.change(day, state.occupancy.level - 1)
             state.outcomes[outcome] += 1
             state.stays.add(stay)
-            max_detention = state.people.max_detention
-            if stay > max_detention + 1e-9:
-                self.violations["over_max_detention"] = max(self.violations["over_max_detention"],
-                                                            stay - max_detention)
             if self.waiting:
                 self._admit_waiting(day)
 

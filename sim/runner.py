@@ -51,7 +51,7 @@ def run(
     seed = scenario.seed if seed is None else seed
     reps = list(_replications(scenario, seed, range(replications), jobs, on_progress))
     for r, rep in enumerate(reps):
-        check_invariants(rep, r, seed)
+        check_invariants(scenario, rep, r, seed)
     return Results(scenario, seed, reps)
 
 
@@ -84,9 +84,13 @@ def _run_chunk(scenario: Scenario, seed: int, indices: list[int]) -> list[RepRes
     return [simulate(scenario, replication_seed(seed, r)) for r in indices]
 
 
-def check_invariants(rep: RepResult, replication: int, seed: int) -> None:
+def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed: int) -> None:
     """Conservation, capacity and maximum detention, checked on every replication."""
     problems = [f"{name}: {value}" for name, value in rep.checks.items() if value]
+    for stream in scenario.streams:
+        longest = rep.streams[stream.name]["los_max_days"]
+        if longest > scenario.stream_max_detention(stream) * (1 + 1e-12):
+            problems.append(f"{stream.name}: a stay of {longest:g} days exceeds the maximum detention")
     for where, m in [("system", rep.metrics), *rep.streams.items()]:
         inside = m["present_at_start"] + m["admitted"]
         ended = m["returned"] + m["released_court"] + m["released_deadline"] + m["still_detained"]

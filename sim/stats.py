@@ -94,22 +94,26 @@ def _stay_bin_start(b: float) -> float:
 class StayHistogram:
     """Lengths of stay in log-spaced bins (see STAY_RELATIVE_RESOLUTION), with their exact sum."""
 
-    __slots__ = ("counts", "total", "n")
+    __slots__ = ("counts", "total", "n", "longest")
 
     def __init__(self, longest_days: float):
         self.counts = [0] * (_stay_bin(longest_days) + 2)
         self.total = 0.0
         self.n = 0
+        self.longest = 0.0
 
     def add(self, days: float) -> None:
         self.counts[_stay_bin(days)] += 1
         self.total += days
         self.n += 1
+        if days > self.longest:
+            self.longest = days
 
     def reset(self) -> None:
         self.counts = [0] * len(self.counts)
         self.total = 0.0
         self.n = 0
+        self.longest = 0.0
 
     def merged(self, others: Sequence["StayHistogram"]) -> "StayHistogram":
         longest = max(len(h.counts) for h in [self, *others])
@@ -119,6 +123,7 @@ class StayHistogram:
             counts[: len(h.counts)] += h.counts
             merged.total += h.total
             merged.n += h.n
+            merged.longest = max(merged.longest, h.longest)
         merged.counts = counts.tolist()
         return merged
 
@@ -139,6 +144,7 @@ class StayHistogram:
             "los_mean_days": self.total / self.n if self.n else math.nan,
             "los_p50_days": self.quantile(0.5),
             "los_p90_days": self.quantile(0.9),
+            "los_max_days": self.longest if self.n else math.nan,
         }
 
 
