@@ -11,6 +11,7 @@ happens: one heap push and pop per stay instead of a SimPy event.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,10 +19,11 @@ from heapq import heappop, heappush
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from .rng import generator
 from .scenario import Scenario, Stream
-from .stats import OccupancyMonitor, StayHistogram, ratio
+from .stats import OccupancyMonitor, StayHistogram, ratio, stay_bins
 
 RETURNED, RELEASED_COURT, RELEASED_DEADLINE, SCREENED_OUT = range(4)
 OUTCOME_NAMES = ("returned", "released_court", "released_deadline")
@@ -64,11 +66,18 @@ class _People:
         self.patience = generator(seed, name, "patience") if stream.max_wait is not None else None
         self.cumulative_share = np.cumsum([o.share for o in stream.origins])
         self.cumulative_share[-1] = 1.0
+        steps = scenario.rate_steps(stream)
+        self.step_day = np.array([day for day, _ in steps])
+        self.step_rate = np.array([rate for _, rate in steps])
+        self.unit_at_step = np.concatenate([[0.0], np.cumsum(np.diff(self.step_day) * self.step_rate[:-1])])
+        self.unit_time = 0.0  # Lambda at the last arrival drawn
 
-    def draw(self) -> tuple[list[float], list[int], list[float], list[float] | None]:
-        """A batch: unit-rate exponential gaps, outcomes, stays (days) and patience."""
+    def draw(self) -> tuple[list[float], list[int], list[float], list[int], list[float] | None]:
+        """A batch: arrival days, outcomes, stays (days), their histogram bins and patience (days)."""
         stream, n = self.stream, BATCH
-        gaps = self.gaps.standard_exponential(n)
+        unit_times = self.unit_time + np.cumsum(self.gaps.standard_exponential(n))
+        self.unit_time = float(unit_times[-1])
+        days = self._invert_cumulative_rate(unit_times)
         screened = self.screening.random(n) < stream.screened_out
         group = np.searchsorted(self.cumulative_share, self.origin.random(n), side="right")
         return_day = np.full(n, math.inf)
@@ -93,7 +102,17 @@ class _People:
             max_wait = stream.max_wait
             patience = (np.full(n, max_wait) if isinstance(max_wait, float)
                         else max_wait.sample(self.patience, n)).tolist()
-        return gaps.tolist(), outcome.tolist(), stay.tolist(), patience
+        return days.tolist(), outcome.tolist(), stay.tolist(), stay_bins(stay).tolist(), patience
+
+    def _invert_cumulative_rate(self, unit_times: np.ndarray) -> np.ndarray:
+        """Arrival days of a unit-rate Poisson process mapped through the inverse
+        of the cumulative rate Lambda(t): exact for piecewise-constant rates, and
+        the i-th arrival keeps its random number when a rate changes (CRN)."""
+        piece = np.searchsorted(self.unit_at_step, unit_times, side="right") - 1
+        rate = self.step_rate[piece]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            days = self.step_day[piece] + (unit_times - self.unit_at_step[piece]) / rate
+        return np.where(rate > 0, days, math.inf)
 
 
 class _StreamState:
@@ -113,29 +132,38 @@ class _StreamState:
         self.rate_steps = scenario.rate_steps(stream)
         self.occupancy = OccupancyMonitor(min(levels, stream.max_beds or levels))
         self.stays = StayHistogram(people.max_detention)
-        self.queue: deque = deque()  # (arrival day, give-up day, stay, outcome)
+        self.queue: deque = deque()  # (arrival day, give-up day, stay, stay bin, outcome)
         self.wait_days = 0.0
         self.time_blocked = 0.0
         self.outcomes = [0, 0, 0]
         for name in self.COUNTERS:
             setattr(self, name, 0)
         self.batch_position = BATCH
-        self.gaps = self.outcome = self.stay = self.patience = None
+        self.days = self.outcome = self.stay = self.stay_bin = self.patience = None
         self.wait_days_given_up = 0.0
-        self.unit_time = 0.0  # the arrival process in unit-rate time: Lambda(t)
-        self.piece = 0  # the rate step in force
-        self.piece_unit_start = 0.0  # Lambda at the start of that step
+        self.person = 0  # index in the batch of the next person to arrive
 
     def next_person(self) -> int:
-        if self.batch_position == BATCH:
-            self.gaps, self.outcome, self.stay, self.patience = self.people.draw()
-            self.batch_position = 0
+        """Move to the next person of the stream, drawing a new batch when needed."""
         i = self.batch_position
+        if i == BATCH:
+            self.days, self.outcome, self.stay, self.stay_bin, self.patience = self.people.draw()
+            i = 0
         self.batch_position = i + 1
         return i
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.COUNTERS}
+
+
+class _Arrival(simpy.Event):
+    """The pending arrival of one stream: a triggered event, re-armed after each arrival."""
+
+    def __init__(self, env: simpy.Environment, stream: _StreamState, handlers: list):
+        super().__init__(env)
+        self._ok, self._value = True, None
+        self.stream = stream
+        self.handlers = handlers
 
 
 class _Replication:
@@ -160,7 +188,7 @@ class _Replication:
         self.waiting_streams = sorted((s for s in self.streams if s.waits), key=lambda s: s.priority)
         self.waiting = 0
         self.departures: list = []
-        self.sequence = 0
+        self.sequence = itertools.count()  # breaks ties between departures at the same time
         self.daily: list[int] = []
         self.violations = {"over_capacity": 0, "over_max_beds": 0}
         self.at_window_start: dict = {}
@@ -174,7 +202,7 @@ class _Replication:
         for day, beds in scenario.capacity_steps()[1:]:
             env.timeout(day).callbacks.append(lambda _, beds=beds: self._set_capacity(beds))
         for state in self.streams:
-            self._schedule_arrival(state)
+            self._schedule_arrival(_Arrival(env, state, [self._arrive]))
         if scenario.warmup > 0:
             env.timeout(scenario.warmup).callbacks.append(lambda _: self._start_window())
         else:
@@ -194,49 +222,53 @@ class _Replication:
 
     # --- arrivals -----------------------------------------------------------------
 
-    def _schedule_arrival(self, state: _StreamState) -> None:
-        """Schedule the stream's next arrival by inverting the cumulative rate
-        Lambda(t) at the next unit-rate arrival: exact for piecewise-constant rates."""
-        i = state.next_person()
-        state.unit_time += state.gaps[i]
-        steps = state.rate_steps
-        while True:
-            start, rate = steps[state.piece]
-            end = steps[state.piece + 1][0] if state.piece + 1 < len(steps) else math.inf
-            consumed = state.piece_unit_start
-            if rate > 0:
-                day = start + (state.unit_time - consumed) / rate
-                if day < end:
-                    break
-                state.piece_unit_start = consumed + (end - start) * rate
-            elif end == math.inf:
-                return  # the rate stays at zero: no more arrivals
-            else:
-                state.piece_unit_start = consumed
-            state.piece += 1
-        delay = day - self.env.now
-        self.env.timeout(delay).callbacks.append(lambda _, state=state, i=i: self._arrive(state, i))
+    def _schedule_arrival(self, event: "_Arrival") -> None:
+        """Schedule the stream's first arrival."""
+        state = event.stream
+        state.person = state.next_person()
+        if state.days[state.person] != math.inf:
+            event.callbacks = event.handlers
+            self.env.schedule(event, NORMAL, state.days[state.person])
 
-    def _arrive(self, state: _StreamState, i: int) -> None:
-        """Person `i` of the current batch arrives (one stream has one pending arrival at a time,
-        so the batch is not redrawn before they arrive)."""
-        now = self.env.now
-        if self.departures and self.departures[0][0] <= now:
-            self._depart_until(now)
-        state.arrivals += 1
-        outcome = state.outcome[i]
-        if outcome == SCREENED_OUT:
-            state.screened_out += 1
-        elif self._has_bed(state):
-            self._admit(now, state, state.stay[i], outcome, 0.0)
-        elif state.waits:
-            give_up = now + state.patience[i] if state.patience is not None else math.inf
-            state.queue.append((now, give_up, state.stay[i], outcome))
-            state.waited += 1
-            self.waiting += 1
-        else:
-            state.turned_away += 1
-        self._schedule_arrival(state)
+    def _arrive(self, event: "_Arrival") -> None:
+        """The stream's next people arrive.
+
+        One stream has one pending arrival at a time, so its one event is re-armed
+        after it fires (what env.timeout does, without an event per person). And
+        when the stream's next arrival comes before anything else on SimPy's
+        calendar, nothing can happen in between: it is handled at once, at its own
+        time, without a trip through the calendar.
+        """
+        state = event.stream
+        env = self.env
+        now = env.now
+        i = state.person
+        departures = self.departures
+        while True:
+            if departures and departures[0][0] <= now:
+                self._depart_until(now)
+            state.arrivals += 1
+            outcome = state.outcome[i]
+            if outcome == SCREENED_OUT:
+                state.screened_out += 1
+            elif self._has_bed(state):
+                self._admit(now, state, state.stay[i], state.stay_bin[i], outcome, 0.0)
+            elif state.waits:
+                give_up = now + state.patience[i] if state.patience is not None else math.inf
+                state.queue.append((now, give_up, state.stay[i], state.stay_bin[i], outcome))
+                state.waited += 1
+                self.waiting += 1
+            else:
+                state.turned_away += 1
+            i = state.next_person()
+            day = state.days[i]
+            if day >= env.peek():
+                break
+            now = day
+        if day != math.inf:  # else the rate stays at zero from here on
+            state.person = i
+            event.callbacks = event.handlers
+            env.schedule(event, NORMAL, day - env.now)
 
     # --- beds -----------------------------------------------------------------------
 
@@ -246,35 +278,39 @@ class _Replication:
             return False  # a capacity cut stops admissions, reserved beds included
         return used < state.reserved or self.shared_used < self.shared_capacity
 
-    def _admit(self, now: float, state: _StreamState, stay: float, outcome: int, waited: float) -> None:
-        if state.occupancy.level >= state.reserved:
+    def _admit(self, now: float, state: _StreamState, stay: float, stay_bin: int, outcome: int,
+               waited: float) -> None:
+        monitor = state.occupancy
+        used = monitor.level + 1
+        if used > state.reserved:
             self.shared_used += 1
-        self._track_blocking(now)
-        self.occupied += 1
-        self.occupancy.change(now, self.occupied)
-        state.occupancy.change(now, state.occupancy.level + 1)
-        if self.occupied > self.capacity:
-            self.violations["over_capacity"] += 1
-        if state.occupancy.level > state.cap:
-            self.violations["over_max_beds"] += 1
+        if self.constrained:
+            self._track_blocking(now)
+        occupied = self.occupied = self.occupied + 1
+        self.occupancy.change(now, occupied)
+        monitor.change(now, used)
+        if occupied > self.capacity or used > state.cap:
+            self.violations["over_capacity" if occupied > self.capacity else "over_max_beds"] += 1
         state.admitted += 1
         state.wait_days += waited
-        self.sequence += 1
-        heappush(self.departures, (now + stay, self.sequence, state, outcome, stay))
+        heappush(self.departures, (now + stay, next(self.sequence), state, outcome, stay, stay_bin))
 
     def _depart_until(self, now: float) -> None:
         """Apply every departure due at or before `now`, each at its own time."""
         departures = self.departures
+        system = self.occupancy
         while departures and departures[0][0] <= now:
-            day, _, state, outcome, stay = heappop(departures)
-            if state.occupancy.level > state.reserved:
+            day, _, state, outcome, stay, stay_bin = heappop(departures)
+            monitor = state.occupancy
+            if monitor.level > state.reserved:
                 self.shared_used -= 1
-            self._track_blocking(day)
+            if self.constrained:
+                self._track_blocking(day)
             self.occupied -= 1
-            self.occupancy.change(day, self.occupied)
-            state.occupancy.change(day, state.occupancy.level - 1)
+            system.change(day, self.occupied)
+            monitor.change(day, monitor.level - 1)
             state.outcomes[outcome] += 1
-            state.stays.add(stay)
+            state.stays.add(stay, stay_bin)
             if self.waiting:
                 self._admit_waiting(day)
 
@@ -286,7 +322,7 @@ class _Replication:
             for state in self.waiting_streams:
                 queue = state.queue
                 while queue and queue[0][1] <= now:
-                    arrived, gave_up, _, _ = queue.popleft()
+                    arrived, gave_up = queue.popleft()[:2]
                     self._give_up(state, arrived, gave_up)
                 if queue and self._has_bed(state) and (
                     chosen is None
@@ -295,9 +331,9 @@ class _Replication:
                     chosen = state
             if chosen is None:
                 return
-            arrived, _, stay, outcome = chosen.queue.popleft()
+            arrived, _, stay, stay_bin, outcome = chosen.queue.popleft()
             self.waiting -= 1
-            self._admit(now, chosen, stay, outcome, now - arrived)
+            self._admit(now, chosen, stay, stay_bin, outcome, now - arrived)
 
     def _give_up(self, state: _StreamState, arrived: float, gave_up: float) -> None:
         self.waiting -= 1

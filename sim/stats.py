@@ -27,64 +27,69 @@ _STAY_LOG_STEP = math.log1p(STAY_RELATIVE_RESOLUTION)
 class OccupancyMonitor:
     """Time spent at each occupancy level over an observation window.
 
-    `change` is called at every change of the level; `reset` starts the window
-    (end of warm-up) and `close` ends it. Time with the level at or above
-    `limit` counts as time full.
+    `change` is called at every change of the level (the hot path: three
+    statements); `reset` starts the window (end of warm-up) and `close` ends it.
+    Time at or above `limit` (the capacity in force) counts as time full; the
+    limit may change, and the time full is then summed segment by segment.
     """
 
-    __slots__ = ("time_at", "level", "last", "peak", "limit", "time_full")
+    __slots__ = ("time_at", "level", "last", "limit", "full_before", "full_at_segment_start")
 
     def __init__(self, levels: int, limit: float = math.inf):
         self.time_at = [0.0] * (levels + 1)
         self.level = 0
         self.last = 0.0
-        self.peak = 0
         self.limit = limit
-        self.time_full = 0.0
+        self.full_before = 0.0  # time full in earlier segments of the limit
+        self.full_at_segment_start = 0.0
 
     def change(self, now: float, level: int) -> None:
-        elapsed = now - self.last
-        self.time_at[self.level] += elapsed
-        if self.level >= self.limit:
-            self.time_full += elapsed
+        self.time_at[self.level] += now - self.last
         self.last = now
         self.level = level
-        if level > self.peak:
-            self.peak = level
+
+    def _time_at_or_above(self, limit: float) -> float:
+        return math.fsum(self.time_at[int(limit):]) if limit < len(self.time_at) else 0.0
 
     def set_limit(self, now: float, limit: float) -> None:
         self.change(now, self.level)
+        self.full_before += self._time_at_or_above(self.limit) - self.full_at_segment_start
         self.limit = limit
+        self.full_at_segment_start = self._time_at_or_above(limit)
 
     def reset(self, now: float) -> None:
         self.time_at = [0.0] * len(self.time_at)
-        self.time_full = 0.0
+        self.full_before = self.full_at_segment_start = 0.0
         self.last = now
-        self.peak = self.level
 
     def close(self, now: float) -> None:
         self.change(now, self.level)
 
+    def time_full(self) -> float:
+        return self.full_before + self._time_at_or_above(self.limit) - self.full_at_segment_start
+
     def metrics(self) -> dict[str, float]:
-        """occupancy_mean, _p50 ... _p99, _max, bed_days and probability_full."""
+        """occupancy_mean, _p50 ... _p99, _max (time-weighted), bed_days and probability_full."""
         time_at = np.asarray(self.time_at)
         total = time_at.sum()
         levels = np.arange(len(time_at))
         bed_days = float(levels @ time_at)
-        result = {"bed_days": bed_days, "occupancy_max": float(self.peak)}
         if total <= 0:
-            return result | {"occupancy_mean": float(self.level), "probability_full": float(self.level >= self.limit)} \
+            return {"bed_days": 0.0, "occupancy_mean": float(self.level), "occupancy_max": float(self.level),
+                    "probability_full": float(self.level >= self.limit)} \
                 | {name: float(self.level) for name in OCCUPANCY_QUANTILES}
+        result = {"bed_days": bed_days, "occupancy_max": float(np.flatnonzero(time_at > 0)[-1])}
         cumulative = np.cumsum(time_at) / total
         result["occupancy_mean"] = bed_days / total
-        result["probability_full"] = self.time_full / total
+        result["probability_full"] = self.time_full() / total
         for name, q in OCCUPANCY_QUANTILES.items():
             result[name] = float(np.searchsorted(cumulative, q - 1e-12))
         return result
 
 
-def _stay_bin(days: float) -> int:
-    return int(math.log1p(days / STAY_RESOLUTION_DAYS * STAY_RELATIVE_RESOLUTION) / _STAY_LOG_STEP)
+def stay_bins(days: np.ndarray) -> np.ndarray:
+    """The StayHistogram bin of each stay (vectorised: the model bins a batch at once)."""
+    return (np.log1p(days / STAY_RESOLUTION_DAYS * STAY_RELATIVE_RESOLUTION) / _STAY_LOG_STEP).astype(np.int64)
 
 
 def _stay_bin_start(b: float) -> float:
@@ -97,13 +102,14 @@ class StayHistogram:
     __slots__ = ("counts", "total", "n", "longest")
 
     def __init__(self, longest_days: float):
-        self.counts = [0] * (_stay_bin(longest_days) + 2)
+        self.counts = [0] * (int(stay_bins(np.array([longest_days]))[0]) + 2)
         self.total = 0.0
         self.n = 0
         self.longest = 0.0
 
-    def add(self, days: float) -> None:
-        self.counts[_stay_bin(days)] += 1
+    def add(self, days: float, bin: int) -> None:
+        """Count a stay of `days` in `bin` (= stay_bins of it)."""
+        self.counts[bin] += 1
         self.total += days
         self.n += 1
         if days > self.longest:
