@@ -17,8 +17,9 @@ from pathlib import Path
 import click
 
 from . import results as results_io
-from .runner import InvariantViolation, default_jobs, run
+from .runner import InvariantViolation, SchedulerUnavailable, default_jobs, run
 from .scenario import ScenarioError, json_schema, load_scenario
+from .warmup import warmup_analysis
 
 HEADLINE = [
     ("occupancy_mean", "mean occupancy (beds)"),
@@ -51,6 +52,12 @@ def _friendly(command):
         except InvariantViolation as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(3)
+        except SchedulerUnavailable as err:
+            click.echo(f"capsim: {err}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("capsim: interrupted; nothing was written", err=True)
+            sys.exit(130)
         except OSError as err:
             click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
             sys.exit(2)
@@ -71,21 +78,34 @@ def main():
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Results folder [results/runs/NAME].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes [the number of cores]; 1 runs in this process.")
+@click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metavar="ADDRESS",
+              help="Run on a Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --jobs workers.")
+@click.option("--precision", type=click.FloatRange(min=0, min_open=True),
+              help="Add replications until each headline 95%% half-width is within this share of its mean.")
+@click.option("--max-replications", type=click.IntRange(min=3), default=1000, show_default=True,
+              help="Upper bound with --precision.")
+@click.option("--only-replication", type=click.IntRange(min=0), metavar="R",
+              help="Run replication R alone, as it runs within the full run (to reproduce a failure).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @_friendly
-def run_command(scenario_file, replications, seed, out_dir, jobs, quiet):
+def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, precision, max_replications,
+                only_replication, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
     scenario = load_scenario(scenario_file)
     jobs = jobs or default_jobs()
-    total = replications or scenario.replications
+    total = max_replications if precision else (replications or scenario.replications)
     started = time.perf_counter()
     with _progress(total, quiet) as advance:
-        results = run(scenario, replications=replications, seed=seed, jobs=jobs, on_progress=advance)
+        results = run(scenario, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
+                      precision=precision, max_replications=max_replications,
+                      only_replication=only_replication, on_progress=advance)
     wall = time.perf_counter() - started
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
     results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs)
     if not quiet:
         click.echo(headline_table(results))
+        if results.stopping:
+            click.echo(f"\n{results.stopping.reason}.")
         click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
 
 
@@ -163,3 +183,21 @@ def validate(files):
 def schema():
     """Print the JSON Schema of the scenario file."""
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the scenario's replications.")
+@click.option("--window", "-w", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Half-width (days) of Welch's moving average.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="CSV of the series [warmup-NAME.csv].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
+@_friendly
+def warmup(scenario_file, replications, window, out_file, jobs):
+    """Recommend a warm-up: Welch's method and MSER-5 on the daily occupancy from empty."""
+    scenario = load_scenario(scenario_file)
+    recommendation = warmup_analysis(scenario, replications=replications, window=window, jobs=jobs or default_jobs())
+    out = Path(out_file or f"warmup-{scenario.name}.csv")
+    out.write_text(recommendation.csv(), encoding="utf-8")
+    click.echo(recommendation.describe(scenario))
+    click.echo(f"series written to {out}")

@@ -11,6 +11,7 @@ fixed number of significant digits, no time stamps (those go to the manifest).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +50,7 @@ class Results:
     scenario: Scenario
     seed: int
     replications: list[RepResult]
+    stopping: Any = None  # runner.Stopping when the number of replications came from a precision target
 
     @property
     def stream_names(self) -> list[str]:
@@ -73,6 +76,7 @@ class Results:
             "scenario_sha256": self.scenario.sha256(),
             "seed": self.seed,
             "replications": len(self.replications),
+            **({"precision": dataclasses.asdict(self.stopping)} if self.stopping else {}),
             "warmup_days": self.scenario.warmup,
             "horizon_days": self.scenario.horizon,
             "metrics": {name: summarise(self.values(name)) for name in self.metric_names},

@@ -168,21 +168,24 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
     data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if data.size == 0:
         return {"mean": None, "sd": None, "ci95_low": None, "ci95_high": None, "min": None, "max": None}
-    mean = float(data.mean())
-    result = {"mean": mean, "min": float(data.min()), "max": float(data.max())}
+    result = {"mean": float(data.mean()), "min": float(data.min()), "max": float(data.max())}
     if data.size < 2:
         return result | {"sd": None, "ci95_low": None, "ci95_high": None}
-    sd = float(data.std(ddof=1))
-    half = float(scipy_stats.t.ppf(0.975, data.size - 1)) * sd / math.sqrt(data.size)
-    return result | {"sd": sd, "ci95_low": mean - half, "ci95_high": mean + half}
+    low, high = confidence_interval(data, 0.95)
+    return result | {"sd": float(data.std(ddof=1)), "ci95_low": low, "ci95_high": high}
+
+
+def half_width(values: Sequence[float], level: float = 0.95) -> float:
+    """Half-width of the Student-t interval of the mean at `level`, NaNs left out."""
+    data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    return float(scipy_stats.t.ppf(0.5 + level / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size))
 
 
 def confidence_interval(values: Sequence[float], level: float) -> tuple[float, float]:
     """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out."""
-    data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    mean = data.mean()
-    half = scipy_stats.t.ppf(0.5 + level / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size)
-    return float(mean - half), float(mean + half)
+    mean = float(np.nanmean(np.asarray(values, dtype=float)))
+    half = half_width(values, level)
+    return mean - half, mean + half
 
 
 def daily_quantiles(daily: np.ndarray) -> dict[str, np.ndarray]:
@@ -193,3 +196,34 @@ def daily_quantiles(daily: np.ndarray) -> dict[str, np.ndarray]:
         "occupancy_p50": np.percentile(daily, 50, axis=0),
         "occupancy_p95": np.percentile(daily, 95, axis=0),
     }
+
+
+def mser5(series: Sequence[float]) -> int:
+    """MSER-5 truncation point (White 1997): the number of initial observations to drop.
+
+    The series is averaged in batches of 5; the truncation d (in batches, at
+    most half of them) minimises the marginal standard error
+    sum_{i>=d} (Y_i - mean_d)^2 / (k - d)^2.
+    """
+    values = np.asarray(series, dtype=float)
+    k = len(values) // 5
+    if k < 2:
+        return 0
+    batches = values[: 5 * k].reshape(k, 5).mean(axis=1)
+    best_d, best = 0, math.inf
+    for d in range(k // 2 + 1):
+        rest = batches[d:]
+        score = float(((rest - rest.mean()) ** 2).sum()) / (k - d) ** 2
+        if score < best:
+            best_d, best = d, score
+    return 5 * best_d
+
+
+def welch_moving_average(series: Sequence[float], window: int) -> np.ndarray:
+    """Welch's moving average: a centred window of 2w+1 points, shrunk near the start."""
+    values = np.asarray(series, dtype=float)
+    smoothed = np.empty(max(0, len(values) - window))
+    for i in range(len(smoothed)):
+        half = min(i, window)
+        smoothed[i] = values[i - half: i + half + 1].mean()
+    return smoothed
