@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import click
 
 from . import results as results_io
+from .check import CheckInputError, check_exact, check_statistical, scenario_changed
 from .runner import InvariantViolation, SchedulerUnavailable, default_jobs, run
 from .scenario import ScenarioError, json_schema, load_scenario
 from .warmup import warmup_analysis
@@ -52,7 +54,7 @@ def _friendly(command):
         except InvariantViolation as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(3)
-        except SchedulerUnavailable as err:
+        except (SchedulerUnavailable, CheckInputError) as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
@@ -201,3 +203,48 @@ def warmup(scenario_file, replications, window, out_file, jobs):
     out.write_text(recommendation.csv(), encoding="utf-8")
     click.echo(recommendation.describe(scenario))
     click.echo(f"series written to {out}")
+
+
+@main.command()
+@click.argument("folders", nargs=-1, type=click.Path(file_okay=False))
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False),
+              help="Run this scenario into a temporary folder and check it against BASELINES/<name>/.")
+@click.option("--baselines", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Where the committed baselines live (with --scenario).")
+@click.option("--tier", type=click.Choice(["exact", "statistical"]), default="statistical", show_default=True)
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.01, show_default=True,
+              help="Family-wise error rate of the statistical tier (Holm over the metrics).")
+@click.option("--rel-tol", type=click.FloatRange(min=0), default=0.01, show_default=True,
+              help="Smallest relative difference that counts as a regression.")
+@click.option("--abs-tol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
+              help="Absolute floor of that threshold, for metrics near zero.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (with --scenario).")
+@_friendly
+def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs):
+    """Check RESULTS_DIR against BASELINE_DIR (or --scenario FILE against its baseline).
+
+    Exit 0 when it passes, 1 on a regression or a changed scenario, 2 on bad input.
+    """
+    if scenario_file and folders or not scenario_file and len(folders) != 2:
+        raise click.UsageError("give RESULTS_DIR BASELINE_DIR, or --scenario FILE")
+    with tempfile.TemporaryDirectory(prefix="capsim-check-") as scratch:
+        if scenario_file:
+            scenario = load_scenario(scenario_file)
+            baseline = Path(baselines) / scenario.name
+            if not (baseline / "summary.json").exists():
+                raise CheckInputError(f"{baseline}: no baseline for {scenario.name} (make baselines writes it)")
+            new = results_io.write(run(scenario, jobs=jobs or default_jobs()), Path(scratch) / scenario.name)
+        else:
+            new, baseline = Path(folders[0]), Path(folders[1])
+        changed = scenario_changed(new, baseline)
+        if changed:
+            click.echo(f"FAIL: {changed}")
+            sys.exit(1)
+        report = (check_exact(new, baseline) if tier == "exact"
+                  else check_statistical(new, baseline, alpha=alpha, rel_tol=rel_tol, abs_tol=abs_tol))
+    if report.metrics:
+        click.echo(report.table())
+    for message in report.messages:
+        click.echo(message)
+    click.echo(f"{'PASS' if report.passed else 'FAIL'} ({report.tier} tier): {new} against {baseline}")
+    sys.exit(0 if report.passed else 1)
