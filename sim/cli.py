@@ -21,6 +21,8 @@ from . import results as results_io
 from .check import CheckInputError, check_exact, check_statistical, scenario_changed
 from .runner import InvariantViolation, SchedulerUnavailable, default_jobs, run
 from .scenario import ScenarioError, json_schema, load_scenario
+from .stats import confidence_interval
+from .theory import analytic_check, erlang_b, mginf_occupancy_tail, smallest_beds
 from .warmup import warmup_analysis
 
 HEADLINE = [
@@ -106,6 +108,7 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
     results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs)
     if not quiet:
         click.echo(headline_table(results))
+        click.echo(analytic_comparison(results))
         if results.stopping:
             click.echo(f"\n{results.stopping.reason}.")
         click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
@@ -146,6 +149,27 @@ def headline_table(results) -> str:
             values = [metrics[k]["mean"] for k in ("occupancy_mean", "detention_requests", "turned_away",
                                                     "returned", "released_deadline")]
             lines.append(f"  {name:<30} " + "  ".join(f"{_fmt(v):>10}" for v in values))
+    return "\n".join(lines)
+
+
+def analytic_comparison(results) -> str:
+    """Erlang B beside the simulation, with a warning when they disagree."""
+    analytic = results.analytic
+    if not analytic.covered:
+        return f"\nanalytic check: not applicable ({analytic.reason})"
+    lines = [f"\nanalytic check (M/G/c/c, Erlang B; offered load {analytic.offered_load:.2f} erlangs, "
+             f"{analytic.beds} beds):"]
+    for metric, label, exact in [("blocking_probability", "share turned away", analytic.blocking_probability),
+                                 ("occupancy_mean", "mean occupancy", analytic.occupancy_mean)]:
+        values = results.values(metric)
+        simulated = sum(values) / len(values)
+        line = f"  {label:<20} analytic {_fmt(exact):>10}   simulated {_fmt(simulated):>10}"
+        if len(values) >= 2:
+            low, high = confidence_interval(values, 0.99)
+            line += f"   99% interval [{_fmt(low)}, {_fmt(high)}]"
+            if not low <= exact <= high:
+                line += "   WARNING: outside the simulated 99% interval (warm-up too short? too few replications?)"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -248,3 +272,33 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
         click.echo(message)
     click.echo(f"{'PASS' if report.passed else 'FAIL'} ({report.tier} tier): {new} against {baseline}")
     sys.exit(0 if report.passed else 1)
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@_friendly
+def theory(scenario_file):
+    """Queueing theory for SCENARIO_FILE, without simulating: offered load,
+    Erlang B blocking, mean occupancy and the beds each blocking target needs."""
+    scenario = load_scenario(scenario_file)
+    analytic = analytic_check(scenario)
+    click.echo(f"{scenario.name}: {scenario.capacity.beds} beds")
+    click.echo(f"  {'stream':<28} {'E[stay] (days)':>15} {'offered load':>14}")
+    for name, stay in analytic.expected_stays.items():
+        load = analytic.stream_loads[name]
+        click.echo(f"  {name:<28} {stay:>15.2f} {_fmt(load) if load is not None else 'varies':>14}")
+    if analytic.offered_load is None:
+        click.echo("\nA rate changes over time: no single offered load; simulate it (capsim run).")
+        return
+    load = analytic.offered_load
+    click.echo(f"  {'all streams':<28} {'':>15} {load:>14.2f}  erlangs (mean beds used with unlimited beds)")
+    blocking = erlang_b(scenario.capacity.beds, load)
+    click.echo(f"\nErlang B with {scenario.capacity.beds} beds: {blocking:.4%} of requests turned away; "
+               f"mean occupancy {load * (1 - blocking):.1f}")
+    click.echo(f"M/G/inf: share of time the flows would need more than {scenario.capacity.beds} beds: "
+               f"{mginf_occupancy_tail(load, scenario.capacity.beds + 1):.4%}")
+    click.echo("beds needed to keep the share turned away under: " + ", ".join(
+        f"{target:.0%}: {smallest_beds(load, target)}" for target in (0.01, 0.05, 0.10)))
+    if not analytic.covered:
+        click.echo(f"\nnote: the scenario is not a pure loss system ({analytic.reason}); "
+                   "these figures describe the same flows on one shared pool of constant capacity.")

@@ -31,6 +31,7 @@ import numpy as np
 from .model import RepResult
 from .scenario import Scenario, scenario_yaml
 from .stats import daily_quantiles, summarise
+from .theory import AnalyticCheck, analytic_check
 
 SCHEMA_VERSION = 1
 SIGNIFICANT_DIGITS = 10
@@ -79,12 +80,17 @@ class Results:
             **({"precision": dataclasses.asdict(self.stopping)} if self.stopping else {}),
             "warmup_days": self.scenario.warmup,
             "horizon_days": self.scenario.horizon,
+            "analytic": self.analytic.as_json(),
             "metrics": {name: summarise(self.values(name)) for name in self.metric_names},
             "streams": {
                 stream: {name: summarise(self.values(name, stream)) for name in self.metric_names}
                 for stream in self.stream_names
             },
         }
+
+    @cached_property
+    def analytic(self) -> AnalyticCheck:
+        return analytic_check(self.scenario)
 
     def daily_occupancy(self) -> np.ndarray:
         """Replications x days array of occupancy at each day's start (day 0 = warm-up start)."""
