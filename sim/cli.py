@@ -62,6 +62,9 @@ def _friendly(command):
         except KeyboardInterrupt:
             click.echo("capsim: interrupted; nothing was written", err=True)
             sys.exit(130)
+        except results_io.NotCapsimFolder as err:
+            click.echo(f"capsim: {err}", err=True)
+            sys.exit(2)
         except OSError as err:
             click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
             sys.exit(2)
@@ -90,10 +93,11 @@ def main():
               help="Upper bound with --precision.")
 @click.option("--only-replication", type=click.IntRange(min=0), metavar="R",
               help="Run replication R alone, as it runs within the full run (to reproduce a failure).")
+@click.option("--overwrite", is_flag=True, help="Replace --out even if capsim did not write it.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @_friendly
 def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, precision, max_replications,
-                only_replication, quiet):
+                only_replication, overwrite, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
     scenario = load_scenario(scenario_file)
     jobs = jobs or default_jobs()
@@ -105,7 +109,7 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
                       only_replication=only_replication, on_progress=advance)
     wall = time.perf_counter() - started
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
-    results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs)
+    results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs, overwrite=overwrite)
     if not quiet:
         click.echo(headline_table(results))
         click.echo(analytic_comparison(results))

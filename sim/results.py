@@ -166,12 +166,27 @@ def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: i
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
+class NotCapsimFolder(FileExistsError):
+    """The target exists and capsim did not write it: it is left alone unless overwriting is asked for."""
+
+
 def write(results: Results, out_dir: str | Path, *, command: list[str] | None = None,
-          wall_seconds: float | None = None, jobs: int | None = None) -> Path:
-    """Write the results directory atomically: into a temporary folder beside
-    `out_dir`, renamed into place once every file is written."""
+          wall_seconds: float | None = None, jobs: int | None = None, overwrite: bool = False) -> Path:
+    """Write the results directory atomically.
+
+    Files go into a temporary folder beside `out_dir`, renamed into place once
+    every one is written; a folder capsim wrote before (it holds a manifest.json)
+    is replaced, anything else at the target only with `overwrite`. Temporary
+    folders left by a run that was killed are removed.
+    """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not (out_dir / "manifest.json").is_file() and not overwrite:
+        raise NotCapsimFolder(
+            f"{out_dir} exists and was not written by capsim (no manifest.json); "
+            "choose another --out or pass --overwrite")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     files = {
         "summary.json": summary_json(results),
         "replications.csv": replications_csv(results),
@@ -182,11 +197,14 @@ def write(results: Results, out_dir: str | Path, *, command: list[str] | None = 
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     for name, text in files.items():
         (staging / name).write_text(text, encoding="utf-8")
-    if out_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, retired / out_dir.name)
+    if out_dir.exists() or out_dir.is_symlink():
+        retired = staging.with_name(staging.name.replace(".tmp-", ".tmp-old-"))
+        os.replace(out_dir, retired)
         os.replace(staging, out_dir)
-        shutil.rmtree(retired)
+        if retired.is_dir() and not retired.is_symlink():
+            shutil.rmtree(retired)
+        else:
+            retired.unlink()
     else:
         os.replace(staging, out_dir)
     return out_dir
