@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench baselines check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Rerun every scenario with the seed in its file into results/<name>/, the baselines
+# that `capsim check` compares to. Regenerate after an intended change of the model
+# or of a scenario, and review the diff of summary.json before committing.
+baselines: $(STAMP)
+	for f in scenarios/*.yaml; do $(BIN)/capsim run $$f --out results/$$(basename $$f .yaml) --quiet || exit 1; done
+
+# What CI runs after the tests: every scenario against its baseline, both tiers.
+check: $(STAMP)
+	.ci/check-baselines $(BIN)/capsim
 
 clean:
 	rm -rf $(VENV) results/runs
