@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as scipy_stats
 
-DATA_FILES = ("summary.json", "replications.csv", "occupancy.csv", "scenario.yaml")
+DATA_FILES = ("summary.json", "replications.csv", "occupancy.csv", "occupancy_distribution.csv", "stays.csv",
+              "scenario.yaml")
 
 
 @dataclass

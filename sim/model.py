@@ -34,11 +34,16 @@ BATCH = 1024
 @dataclass
 class RepResult:
     """One replication: metrics for the system and each stream, the daily
-    occupancy (day 0 to the end, warm-up included) and the internal checks."""
+    occupancy (day 0 to the end, warm-up included), the time spent at each
+    occupancy level in the window, the stays that ended in the window per
+    stream (histogram bins of stats.StayHistogram: {bin: count}) and the
+    internal checks."""
 
     metrics: dict[str, float]
     streams: dict[str, dict[str, float]]
     daily_occupancy: np.ndarray
+    time_at_occupancy: np.ndarray
+    stay_bins: dict[str, dict[int, int]]
     checks: dict[str, float] = field(default_factory=dict)
 
 
@@ -412,6 +417,7 @@ class _Replication:
             for name in per_stream:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
         return RepResult(metrics, per_stream, np.asarray(self.daily[: days + 1], dtype=np.int32),
+                         np.asarray(self.occupancy.time_at), {s.stream.name: s.stays.nonzero() for s in self.streams},
                          dict(self.violations))
 
     def _stream_metrics(self, state: _StreamState, span: float) -> dict[str, float]:

@@ -30,7 +30,7 @@ import numpy as np
 
 from .model import RepResult
 from .scenario import Scenario, scenario_yaml
-from .stats import daily_quantiles, summarise
+from .stats import daily_quantiles, pooled_stay_quantiles, summarise
 from .theory import AnalyticCheck, analytic_check
 
 SCHEMA_VERSION = 1
@@ -151,6 +151,32 @@ def occupancy_csv(results: Results) -> str:
     return buffer.getvalue()
 
 
+def occupancy_distribution_csv(results: Results) -> str:
+    """Share of the measured time at each occupancy level, averaged over replications."""
+    levels = max(len(rep.time_at_occupancy) for rep in results.replications)
+    shares = np.zeros(levels)
+    for rep in results.replications:
+        total = rep.time_at_occupancy.sum()
+        if total > 0:
+            shares[: len(rep.time_at_occupancy)] += rep.time_at_occupancy / total
+    shares /= len(results.replications)
+    last = int(np.flatnonzero(shares)[-1]) if shares.any() else 0
+    lines = ["occupancy,share_of_time"] + [f"{level},{number(float(shares[level]))}" for level in range(last + 1)]
+    return "\n".join(lines) + "\n"
+
+
+STAY_QUANTILES = [q / 100 for q in range(1, 100)]
+
+
+def stays_csv(results: Results) -> str:
+    """Percentiles 1..99 of the length of stay per stream, all replications pooled (an ECDF)."""
+    lines = ["stream,quantile,los_days"]
+    for stream in results.stream_names:
+        values = pooled_stay_quantiles([rep.stay_bins[stream] for rep in results.replications], STAY_QUANTILES)
+        lines += [f"{stream},{q:.2f},{number(v)}" for q, v in zip(STAY_QUANTILES, values)]
+    return "\n".join(lines) + "\n"
+
+
 def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: int | None) -> str:
     versions = {"capsim": capsim_version(), "python": platform.python_version()}
     for package in ("numpy", "simpy", "scipy", "pydantic"):
@@ -191,6 +217,8 @@ def write(results: Results, out_dir: str | Path, *, command: list[str] | None = 
         "summary.json": summary_json(results),
         "replications.csv": replications_csv(results),
         "occupancy.csv": occupancy_csv(results),
+        "occupancy_distribution.csv": occupancy_distribution_csv(results),
+        "stays.csv": stays_csv(results),
         "scenario.yaml": scenario_yaml(results.scenario),
         "manifest.json": manifest_json(command, wall_seconds, jobs),
     }

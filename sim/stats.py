@@ -121,6 +121,10 @@ class StayHistogram:
         self.n = 0
         self.longest = 0.0
 
+    def nonzero(self) -> dict[int, int]:
+        """The occupied bins, {bin: count}: what a replication sends back."""
+        return {b: count for b, count in enumerate(self.counts) if count}
+
     def merged(self, others: Sequence["StayHistogram"]) -> "StayHistogram":
         longest = max(len(h.counts) for h in [self, *others])
         merged = StayHistogram(0)
@@ -152,6 +156,21 @@ class StayHistogram:
             "los_p90_days": self.quantile(0.9),
             "los_max_days": self.longest if self.n else math.nan,
         }
+
+
+def pooled_stay_quantiles(bins: list[dict[int, int]], quantiles: Sequence[float]) -> list[float]:
+    """Quantiles (days) of all stays pooled over replications, from their {bin: count} histograms."""
+    pooled = StayHistogram(0)
+    counts: dict[int, int] = {}
+    for histogram in bins:
+        for b, count in histogram.items():
+            counts[b] = counts.get(b, 0) + count
+    if counts:
+        pooled.counts = [0] * (max(counts) + 1)
+        for b, count in counts.items():
+            pooled.counts[b] = count
+        pooled.n = sum(counts.values())
+    return [pooled.quantile(q) for q in quantiles]
 
 
 def ratio(numerator: float, denominator: float) -> float:
