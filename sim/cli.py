@@ -17,11 +17,16 @@ from pathlib import Path
 
 import click
 
+from ruamel.yaml import YAML
+
+from . import experiments
 from . import results as results_io
 from .check import CheckInputError, check_exact, check_statistical, scenario_changed
 from .runner import InvariantViolation, SchedulerUnavailable, default_jobs, run
 from .scenario import ScenarioError, json_schema, load_scenario
+from .model import METRICS
 from .stats import confidence_interval
+from .stats import summarise as summarise_values
 from .theory import analytic_check, erlang_b, mginf_occupancy_tail, smallest_beds
 from .warmup import warmup_analysis
 
@@ -307,3 +312,153 @@ def theory(scenario_file):
     if not analytic.covered:
         click.echo(f"\nnote: the scenario is not a pure loss system ({analytic.reason}); "
                    "these figures describe the same flows on one shared pool of constant capacity.")
+
+
+def _where(jobs, scheduler):
+    """Shared options: where replications run."""
+    return {"jobs": jobs or default_jobs(), "scheduler": scheduler}
+
+
+_jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                            help="Worker processes [the number of cores].")
+_scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metavar="ADDRESS",
+                                 help="A Dask scheduler address, or 'local'.")
+
+
+@main.command()
+@click.argument("base_file", type=click.Path(dir_okay=False))
+@click.argument("alt_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the base scenario's replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the base scenario's seed (used by all).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/compare-BASE].")
+@_jobs_option
+@_scheduler_option
+@_friendly
+def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler):
+    """Compare ALT scenarios with BASE on paired replications (common random numbers)."""
+    base = load_scenario(base_file)
+    alternatives = [load_scenario(f) for f in alt_files]
+    comparison = experiments.compare(base, alternatives, replications=replications, seed=seed,
+                                     **_where(jobs, scheduler))
+    out = Path(out_dir or Path("results") / "runs" / f"compare-{base.name}")
+    with results_io.atomic_folder(out) as staging:
+        (staging / "compare.csv").write_text(experiments.comparison_csv(comparison), encoding="utf-8")
+        (staging / "compare.json").write_text(experiments.comparison_json(comparison), encoding="utf-8")
+        for results in [comparison.base, *comparison.alternatives]:
+            results_io.write_files(results, staging / results.scenario.name, command=sys.argv)
+        (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
+    click.echo(comparison_table(comparison))
+    for note in comparison.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"\nevery metric, system-wide and per stream: {out}/compare.csv")
+
+
+def comparison_table(comparison) -> str:
+    base = comparison.base
+    lines = [f"{alt.scenario.name} - {base.scenario.name}: paired differences over {len(base.replications)} "
+             f"replications (* = the 95% interval excludes zero)" for alt in comparison.alternatives]
+    lines.append(f"\n{'scenario':<24} {'metric':<28} {'base':>10} {'alt':>10} {'difference':>11}  {'95% interval':>24}")
+    headline = {key for key, _ in HEADLINE}
+    for d in comparison.differences:
+        if d.metric in headline:
+            interval = f"[{_fmt(d.ci95_low)}, {_fmt(d.ci95_high)}]"
+            lines.append(f"{d.scenario:<24} {d.metric:<28} {_fmt(d.base_mean):>10} {_fmt(d.alt_mean):>10} "
+                         f"{_fmt(d.difference):>11}{'*' if d.significant else ' '} {interval:>24}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--set", "settings", multiple=True, metavar="PATH=V1,V2,...",
+              help="A parameter and its values, e.g. capacity.beds=700,751,800 or "
+                   "streams.brussels_south.origins.maghreb.return_probability=0.1,0.3,0.5.")
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False, exists=True),
+              help="A YAML mapping of PATH: [values] (added to --set).")
+@click.option("--zip", "zipped", is_flag=True, help="Take the values together instead of their product.")
+@click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/sweep-NAME].")
+@_jobs_option
+@_scheduler_option
+@_friendly
+def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler):
+    """Run SCENARIO_FILE over a grid of parameter values, with the same seeds at every point."""
+    scenario = load_scenario(scenario_file)
+    grid = {}
+    for setting in settings:
+        path, equals, values = setting.partition("=")
+        if not equals or not values.strip():
+            raise click.UsageError(f"--set takes PATH=V1,V2,... (got {setting!r})")
+        grid[path.strip()] = experiments.parse_values(values)
+    if grid_file:
+        loaded = YAML(typ="safe").load(Path(grid_file).read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict) or not all(isinstance(v, list) for v in loaded.values()):
+            raise click.UsageError(f"{grid_file}: expected a mapping of PATH: [values]")
+        grid |= loaded
+    if not grid:
+        raise click.UsageError("give at least one --set PATH=V1,V2,... or --grid FILE")
+    points = experiments.sweep_points(scenario, grid, zipped)
+    click.echo(f"{len(points)} points x {replications or scenario.replications} replications", err=True)
+    runs = experiments.sweep(points, replications=replications, seed=seed, **_where(jobs, scheduler))
+    out = Path(out_dir or Path("results") / "runs" / f"sweep-{scenario.name}")
+    with results_io.atomic_folder(out) as staging:
+        (staging / "sweep.csv").write_text(experiments.sweep_csv(points, runs), encoding="utf-8")
+        for point, results in zip(points, runs):
+            results_io.write_files(results, staging / point.label, command=sys.argv)
+        (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
+    parameters = list(grid)
+    click.echo(f"{'point':<10} " + " ".join(f"{p.split('.')[-1]:>16}" for p in parameters)
+               + f" {'occupancy':>10} {'p95':>8} {'full':>8} {'turned away':>12}")
+    for point, results in zip(points, runs):
+        m = results.summary["metrics"]
+        click.echo(f"{point.label:<10} " + " ".join(f"{str(point.settings[p]):>16}" for p in parameters)
+                   + f" {_fmt(m['occupancy_mean']['mean']):>10} {_fmt(m['occupancy_p95']['mean']):>8}"
+                   f" {_fmt(m['probability_full']['mean']):>8} {_fmt(m['blocking_probability']['mean']):>12}")
+    click.echo(f"\nevery metric with its interval: {out}/sweep.csv")
+
+
+@main.command("size")
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--target", "targets", multiple=True, required=True, metavar="METRIC<=VALUE",
+              help="e.g. probability_full<=0.05 or blocking_probability<=0.01 (a stream's: STREAM.METRIC).")
+@click.option("--min-beds", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--max-beds", type=click.IntRange(min=1), help="Upper end of the search [4x the load or the beds].")
+@click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/size-NAME].")
+@_jobs_option
+@_scheduler_option
+@_friendly
+def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler):
+    """The smallest number of beds at which every target holds with 95% confidence."""
+    scenario = load_scenario(scenario_file)
+    try:
+        parsed = [experiments.Target.parse(t) for t in targets]
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    metrics = set(METRICS)
+    for target in parsed:
+        stream, _, metric = target.metric.rpartition(".")
+        if metric not in metrics or (stream and stream not in {s.name for s in scenario.streams}):
+            raise click.UsageError(f"unknown metric in --target {target} (metrics: {', '.join(sorted(metrics))})")
+    sizing = experiments.size(scenario, parsed, min_beds=min_beds, max_beds=max_beds, replications=replications,
+                              seed=seed, **_where(jobs, scheduler))
+    out = Path(out_dir or Path("results") / "runs" / f"size-{scenario.name}")
+    with results_io.atomic_folder(out) as staging:
+        (staging / "size.csv").write_text(experiments.size_csv(sizing), encoding="utf-8")
+        (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
+    if sizing.analytic_start is not None:
+        click.echo(f"Erlang B start: {sizing.analytic_start} beds")
+    click.echo(f"tried: {', '.join(str(b) for b in sorted(sizing.trials))} beds")
+    click.echo(f"answer: {sizing.reason}")
+    if sizing.answer is not None:
+        for beds in (sizing.answer, sizing.answer - 1):
+            if beds in sizing.trials:
+                results = sizing.trials[beds].results
+                shown = []
+                for target in parsed:
+                    stat = summarise_values(target.values(results))
+                    shown.append(f"{target.metric} {_fmt(stat['mean'])} {_interval(stat)}")
+                click.echo(f"  at {beds} beds: " + "; ".join(shown))
+    click.echo(f"every count tried: {out}/size.csv")
+    sys.exit(0 if sizing.answer is not None else 1)

@@ -454,6 +454,13 @@ def _system_metrics(per_stream, occupancy: OccupancyMonitor, stays: list[StayHis
     return metrics
 
 
+METRICS = tuple(sorted(SUMMED + (
+    "occupancy_mean", "occupancy_p50", "occupancy_p90", "occupancy_p95", "occupancy_p99", "occupancy_max",
+    "bed_days", "probability_full", "los_mean_days", "los_p50_days", "los_p90_days", "los_max_days",
+    "blocking_probability", "return_rate", "mean_wait_days", "cost")))
+"""Every metric a replication reports (cost only with a cost per bed-day)."""
+
+
 def _derived(metrics: dict[str, float], cost) -> None:
     metrics["blocking_probability"] = ratio(metrics["turned_away"], metrics["detention_requests"])
     metrics["return_rate"] = ratio(metrics["returned"], metrics["stays_ended"])

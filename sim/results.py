@@ -10,6 +10,7 @@ fixed number of significant digits, no time stamps (those go to the manifest).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -20,6 +21,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -196,14 +198,13 @@ class NotCapsimFolder(FileExistsError):
     """The target exists and capsim did not write it: it is left alone unless overwriting is asked for."""
 
 
-def write(results: Results, out_dir: str | Path, *, command: list[str] | None = None,
-          wall_seconds: float | None = None, jobs: int | None = None, overwrite: bool = False) -> Path:
-    """Write the results directory atomically.
+@contextlib.contextmanager
+def atomic_folder(out_dir: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary folder beside `out_dir` to fill; renamed into place when the block ends.
 
-    Files go into a temporary folder beside `out_dir`, renamed into place once
-    every one is written; a folder capsim wrote before (it holds a manifest.json)
-    is replaced, anything else at the target only with `overwrite`. Temporary
-    folders left by a run that was killed are removed.
+    A folder capsim wrote before (it holds a manifest.json) is replaced,
+    anything else at the target only with `overwrite`. Temporary folders left
+    by a run that was killed are removed; nothing is left half-written.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not (out_dir / "manifest.json").is_file() and not overwrite:
@@ -213,18 +214,12 @@ def write(results: Results, out_dir: str | Path, *, command: list[str] | None = 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     for leftover in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    files = {
-        "summary.json": summary_json(results),
-        "replications.csv": replications_csv(results),
-        "occupancy.csv": occupancy_csv(results),
-        "occupancy_distribution.csv": occupancy_distribution_csv(results),
-        "stays.csv": stays_csv(results),
-        "scenario.yaml": scenario_yaml(results.scenario),
-        "manifest.json": manifest_json(command, wall_seconds, jobs),
-    }
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    for name, text in files.items():
-        (staging / name).write_text(text, encoding="utf-8")
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if out_dir.exists() or out_dir.is_symlink():
         retired = staging.with_name(staging.name.replace(".tmp-", ".tmp-old-"))
         os.replace(out_dir, retired)
@@ -235,4 +230,28 @@ def write(results: Results, out_dir: str | Path, *, command: list[str] | None = 
             retired.unlink()
     else:
         os.replace(staging, out_dir)
-    return out_dir
+
+
+def write_files(results: Results, folder: Path, *, command: list[str] | None = None,
+                wall_seconds: float | None = None, jobs: int | None = None) -> None:
+    """Every file of a results folder, into an existing (staging) folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.json": summary_json(results),
+        "replications.csv": replications_csv(results),
+        "occupancy.csv": occupancy_csv(results),
+        "occupancy_distribution.csv": occupancy_distribution_csv(results),
+        "stays.csv": stays_csv(results),
+        "scenario.yaml": scenario_yaml(results.scenario),
+        "manifest.json": manifest_json(command, wall_seconds, jobs),
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def write(results: Results, out_dir: str | Path, *, command: list[str] | None = None,
+          wall_seconds: float | None = None, jobs: int | None = None, overwrite: bool = False) -> Path:
+    """Write the results folder of one run atomically (see `atomic_folder`)."""
+    with atomic_folder(out_dir, overwrite) as staging:
+        write_files(results, staging, command=command, wall_seconds=wall_seconds, jobs=jobs)
+    return Path(out_dir)

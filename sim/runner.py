@@ -116,13 +116,14 @@ def run(
         Called with the number of replications just finished.
     """
     seed = scenario.seed if seed is None else seed
-    with executor_for(jobs, scheduler) as (executor, workers):
-        if precision is None:
-            count = scenario.replications if replications is None else replications
-            indices = range(count) if only_replication is None else [only_replication]
-            reps = list(_replications(executor, workers, scenario, seed, indices, on_progress))
-            stopping = None
-        else:
+    if precision is None:
+        count = scenario.replications if replications is None else replications
+        indices = range(count) if only_replication is None else [only_replication]
+        with executor_for(jobs, scheduler) as (executor, workers):
+            [reps] = _replications(executor, workers, seed, [(scenario, indices)], on_progress)
+        stopping = None
+    else:
+        with executor_for(jobs, scheduler) as (executor, workers):
             reps, stopping = _until_precise(executor, workers, scenario, seed, precision, max_replications,
                                             on_progress)
     for r, rep in enumerate(reps):
@@ -130,27 +131,62 @@ def run(
     return Results(scenario, seed, reps, stopping)
 
 
-def _replications(executor: Executor | None, workers: int, scenario: Scenario, seed: int,
-                  indices: Sequence[int], on_progress) -> Iterator[RepResult]:
-    """Replications `indices`, in order, computed in chunks on `executor`."""
+def run_many(
+    scenarios: Sequence[Scenario],
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    executor: tuple[Executor | None, int] | None = None,
+) -> list[Results]:
+    """Run several scenarios with the same seeds (common random numbers), all their
+    replications spread over the workers at once. `replications` and `seed`
+    default to the first scenario's. `executor`, from `executor_for`, reuses
+    workers across calls (a search that runs many small batches)."""
+    seed = scenarios[0].seed if seed is None else seed
+    count = scenarios[0].replications if replications is None else replications
+    with contextlib.nullcontext(executor) if executor else executor_for(jobs, scheduler) as (pool, workers):
+        all_reps = _replications(pool, workers, seed, [(s, range(count)) for s in scenarios], on_progress)
+    for scenario, reps in zip(scenarios, all_reps):
+        for r, rep in enumerate(reps):
+            check_invariants(scenario, rep, r, seed)
+    return [Results(scenario, seed, reps) for scenario, reps in zip(scenarios, all_reps)]
+
+
+def _replications(executor: Executor | None, workers: int, seed: int,
+                  work: Sequence[tuple[Scenario, Sequence[int]]], on_progress) -> list[list[RepResult]]:
+    """For each (scenario, replication indices), its replications in order. On an
+    executor, the chunks of every scenario are submitted at once."""
     if executor is None:
-        for r in indices:
-            yield simulate(scenario, replication_seed(seed, r))
-            if on_progress:
-                on_progress(1)
-        return
-    size = max(1, math.ceil(len(indices) / (workers * 4)))
-    chunks = [list(indices[i:i + size]) for i in range(0, len(indices), size)]
-    futures = [executor.submit(_run_chunk, scenario, seed, chunk) for chunk in chunks]
+        gathered = []
+        for scenario, indices in work:
+            gathered.append([])
+            for r in indices:
+                gathered[-1].append(simulate(scenario, replication_seed(seed, r)))
+                if on_progress:
+                    on_progress(1)
+        return gathered
+    size = max(1, math.ceil(sum(len(indices) for _, indices in work) / (workers * 4)))
+    submitted = [
+        [executor.submit(_run_chunk, scenario, seed, list(indices[i:i + size])) for i in range(0, len(indices), size)]
+        for scenario, indices in work
+    ]
     try:
-        for future in futures:
-            chunk_results = future.result()
-            if on_progress:
-                on_progress(len(chunk_results))
-            yield from chunk_results
+        gathered = []
+        for futures in submitted:
+            gathered.append([])
+            for future in futures:
+                chunk = future.result()
+                if on_progress:
+                    on_progress(len(chunk))
+                gathered[-1].extend(chunk)
+        return gathered
     finally:
-        for future in futures:
-            future.cancel()
+        for futures in submitted:
+            for future in futures:
+                future.cancel()
 
 
 def _run_chunk(scenario: Scenario, seed: int, indices: list[int]) -> list[RepResult]:
@@ -207,7 +243,7 @@ def _until_precise(executor, workers, scenario, seed, precision, max_replication
     batch = max(10, 2 * workers)
     while len(reps) < max_replications:
         more = range(len(reps), min(max_replications, len(reps) + batch))
-        reps += _replications(executor, workers, scenario, seed, more, on_progress)
+        reps += _replications(executor, workers, seed, [(scenario, more)], on_progress)[0]
         series = {m: [rep.metrics[m] for rep in reps] for m in PRECISION_METRICS}
         needed = replications_needed(series, precision)
         if needed is not None:

@@ -190,6 +190,14 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([f"{source}: not valid YAML: {err}"]) from None
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}:1:1: a scenario must be a mapping of keys (version, name, ...)"])
+    return scenario_from_data(data, source)
+
+
+def scenario_from_data(data: dict, source: str = "<scenario>") -> Scenario:
+    """Validate and cross-check scenario data (from YAML, or built by sweep/size).
+
+    Errors carry line numbers when `data` came from the YAML loader.
+    """
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
@@ -360,8 +368,11 @@ def _is_branch_name(part: str) -> bool:
 
 
 def _at(source: str, data, loc: tuple, message: str) -> str:
-    line, column = _position(data, loc)
-    return f"{source}:{line}:{column}: {_dotted(loc) or '(top level)'}: {message}"
+    where = source
+    if hasattr(data, "lc"):
+        line, column = _position(data, loc)
+        where = f"{source}:{line}:{column}"
+    return f"{where}: {_dotted(loc) or '(top level)'}: {message}"
 
 
 def _position(data, loc: tuple) -> tuple[int, int]:

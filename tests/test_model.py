@@ -77,6 +77,14 @@ def test_conservation_capacity_and_deadline_in_every_replication(name):
                 assert m["occupancy_max"] <= stream.max_beds
 
 
+def test_every_metric_is_listed():
+    """model.METRICS names exactly what a replication reports (the CLI validates targets against it)."""
+    from sim.model import METRICS
+    rep = simulate(make_scenario(cost_per_bed_day=196), replication_seed(0, 0))
+    assert set(rep.metrics) == set(METRICS)
+    assert set(rep.streams["s"]) == set(METRICS)
+
+
 def test_capacity_cut_never_evicts_and_stops_admissions():
     """A cut to 10 beds at day 100 with 20 occupied: nobody leaves early, and
     nobody is admitted while occupancy is at or above the new capacity."""
