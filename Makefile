@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench baselines check clean
+.PHONY: run test bench baselines check readme clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,11 +13,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
 run: $(STAMP)
 	$(BIN)/capsim run scenarios/brussels-south.yaml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The benchmark: the reference loss system in heapq, idiomatic SimPy, Ciw and capsim,
+# then capsim's scaling and memory rows; prints PASS/FAIL per target and exits 1 if one is missed.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks
 
 # Rerun every scenario with the seed in its file into results/<name>/, the baselines
 # that `capsim check` compares to. Regenerate after an intended change of the model
@@ -27,6 +37,10 @@ baselines: $(STAMP)
 # What CI runs after the tests: every scenario against its baseline, both tiers.
 check: $(STAMP)
 	.ci/check-baselines $(BIN)/capsim
+
+# Rerun the commands of the README's examples and paste their real output.
+readme: $(STAMP)
+	$(BIN)/python tools/readme_examples.py README.md
 
 clean:
 	rm -rf $(VENV) results/runs
