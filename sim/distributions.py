@@ -20,7 +20,7 @@ from .durations import NonNegativeDays, PositiveDays
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw `n` values (days) from `rng`."""

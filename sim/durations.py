@@ -7,6 +7,7 @@ models and the distribution specs read durations the same way.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated
 
@@ -27,10 +28,18 @@ _UNIT_ALIASES = {
     "y": "year", "year": "year", "years": "year",
 }
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
 DURATION_PATTERN = (
-    r"^\s*[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?\s*"
-    r"(h|hours?|d|days?|w|weeks?|months?|y|years?)?\s*$"
+    r"^\s*[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?\s*("
+    + "|".join(_any_case(unit) for unit in sorted(_UNIT_ALIASES, key=len, reverse=True))
+    + r")?\s*$"
 )
+"""The JSON Schema form of what `to_days` accepts (units in any case, as the parser)."""
 
 
 def to_days(value: object) -> object:
@@ -40,8 +49,10 @@ def to_days(value: object) -> object:
     type error with the value the user wrote.
     """
     if isinstance(value, bool):
-        return value
+        raise ValueError(f"expected a duration, not {str(value).lower()}")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite duration (got {value})")
         return float(value)
     if isinstance(value, str):
         match = _DURATION.match(value)
@@ -52,7 +63,10 @@ def to_days(value: object) -> object:
             raise ValueError(
                 f"unknown unit {unit!r} in {value!r} (expected hours, days, weeks, months or years)"
             )
-        return float(number) * DAYS_PER_UNIT[_UNIT_ALIASES[unit.lower()] if unit else "day"]
+        days = float(number) * DAYS_PER_UNIT[_UNIT_ALIASES[unit.lower()] if unit else "day"]
+        if not math.isfinite(days):
+            raise ValueError(f"must be a finite duration (got {value!r})")
+        return days
     return value
 
 

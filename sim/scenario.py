@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 import hashlib
 import io
 import json
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
@@ -24,7 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from .distributions import FAMILIES, Distribution
-from .durations import Days, NonNegativeDays, PositiveDays
+from .durations import Days, NonNegativeDays, PositiveDays, to_days
 
 SCHEMA_VERSION = 1
 EIGHT_MONTHS = 8 * 365.25 / 12
@@ -36,7 +37,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class CapacityChange(_Strict):
@@ -196,17 +197,18 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 def scenario_from_data(data: dict, source: str = "<scenario>") -> Scenario:
     """Validate and cross-check scenario data (from YAML, or built by sweep/size).
 
-    Errors carry line numbers when `data` came from the YAML loader.
+    Every problem is reported at once: the schema's and the cross-checks', the
+    latter read from the data as written so that they run even when some
+    values are invalid. Errors carry line numbers when `data` came from the
+    YAML loader.
     """
+    problems = {_at(source, data, loc, message) for loc, message in _cross_check(data)}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        errors = _without_union_noise(err.errors())
-        problems = sorted({_describe(source, data, e) for e in errors}, key=_line_order)
-        raise ScenarioError(problems) from None
-    problems = [_at(source, data, loc, msg) for loc, msg in _cross_check(scenario)]
+        problems |= {_describe(source, data, e) for e in _without_union_noise(err.errors())}
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(sorted(problems, key=_line_order))
     return scenario
 
 
@@ -227,65 +229,106 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def _cross_check(scenario: Scenario) -> list[tuple[tuple, str]]:
-    """Rules that span several keys; each problem as (location, message)."""
-    problems: list[tuple[tuple, str]] = []
-
-    def check_time(loc: tuple, at) -> float | None:
-        if isinstance(at, dt.date) and scenario.start is None:
-            problems.append((loc, f"a date ({at}) needs `start` to be set"))
+def _as_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
             return None
-        day = scenario.day(at)
+    return None
+
+
+def _items(value) -> list:
+    return list(value) if isinstance(value, list) else []
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _cross_check(data: dict) -> list[tuple[tuple, str]]:
+    """Rules that span several keys, read from the data as written (values the
+    schema rejects are skipped here: the schema reports them); each problem
+    as (location, message)."""
+    problems: list[tuple[tuple, str]] = []
+    start = _as_date(data.get("start"))
+
+    def day_of(loc: tuple, value) -> float | None:
+        date = _as_date(value)
+        if date is not None:
+            if start is None:
+                problems.append((loc, f"a date ({date}) needs `start` to be set"))
+                return None
+            day = float((date - start).days)
+        else:
+            try:
+                day = to_days(value)
+            except ValueError:
+                return None
+            if not isinstance(day, float):
+                return None
         if day < 0:
             problems.append((loc, f"must not be before day 0 (got {day:g} days)"))
         return day
 
-    previous = 0.0
-    for i, change in enumerate(scenario.capacity.changes):
-        day = check_time(("capacity", "changes", i, "at"), change.at)
-        if day is not None and day <= previous and i > 0:
+    capacity = _mapping(data.get("capacity"))
+    changes = [_mapping(change) for change in _items(capacity.get("changes"))]
+    previous = None
+    for i, change in enumerate(changes):
+        day = day_of(("capacity", "changes", i, "at"), change.get("at"))
+        if day is not None and previous is not None and day <= previous:
             problems.append((("capacity", "changes", i, "at"), "capacity changes must be in time order"))
         previous = day if day is not None else previous
+    capacities = [c for c in [_count(capacity.get("beds"))] + [_count(c.get("beds")) for c in changes]
+                  if c is not None]
 
-    seen: set[str] = set()
-    reserved = sum(stream.reserved_beds for stream in scenario.streams)
-    smallest_capacity = min(
-        [scenario.capacity.beds] + [change.beds for change in scenario.capacity.changes]
-    )
-    for s, stream in enumerate(scenario.streams):
+    streams = [_mapping(stream) for stream in _items(data.get("streams"))]
+    reserved_total = sum(_count(stream.get("reserved_beds")) or 0 for stream in streams)
+    seen: set = set()
+    for s, stream in enumerate(streams):
         loc = ("streams", s)
-        if stream.name in seen:
-            problems.append((loc + ("name",), f"stream names must be unique ({stream.name!r} is repeated)"))
-        seen.add(stream.name)
-        origin_names = [origin.name for origin in stream.origins]
+        name = stream.get("name")
+        if isinstance(name, str) and name in seen:
+            problems.append((loc + ("name",), f"stream names must be unique ({name!r} is repeated)"))
+        seen.add(name)
+        origin_names = [_mapping(o).get("name") for o in _items(stream.get("origins"))]
         if len(set(origin_names)) < len(origin_names):
             problems.append((loc + ("origins",), "origin names must be unique within a stream"))
-        if stream.arrivals.schedule:
-            last = None
-            for p, piece in enumerate(stream.arrivals.schedule):
-                where = loc + ("arrivals", "schedule", p, "from")
-                day = check_time(where, piece.from_)
-                if day is None:
-                    continue
-                if p == 0 and day != 0:
-                    problems.append((where, f"the schedule must start at day 0 (got {day:g})"))
-                if last is not None and day <= last:
-                    problems.append((where, "schedule times must be in increasing order"))
-                last = day
-        if stream.max_wait is not None and stream.when_full != "wait":
+        last = None
+        for p, piece in enumerate(_items(_mapping(stream.get("arrivals")).get("schedule"))):
+            where = loc + ("arrivals", "schedule", p, "from")
+            day = day_of(where, _mapping(piece).get("from"))
+            if day is None:
+                continue
+            if p == 0 and day != 0:
+                problems.append((where, f"the schedule must start at day 0 (got {day:g})"))
+            if last is not None and day <= last:
+                problems.append((where, "schedule times must be in increasing order"))
+            last = day
+        if stream.get("max_wait") is not None and stream.get("when_full", "turn_away") != "wait":
             problems.append((loc + ("max_wait",), "max_wait only applies with when_full: wait"))
-        if stream.max_beds is not None and stream.reserved_beds > stream.max_beds:
-            problems.append(
-                (loc + ("reserved_beds",),
-                 f"reserved beds ({stream.reserved_beds}) exceed the stream's max_beds ({stream.max_beds})")
-            )
-        if stream.reserved_beds and reserved > smallest_capacity:
-            problems.append(
-                (loc + ("reserved_beds",),
-                 f"reserved beds of all streams ({reserved}) exceed the capacity ({smallest_capacity} beds)")
-            )
-    if scenario.warmup + scenario.horizon > 200 * 365.25:
-        problems.append((("horizon",), "warm-up plus horizon must stay below 200 years"))
+        reserved, cap = _count(stream.get("reserved_beds")), _count(stream.get("max_beds"))
+        if reserved and cap is not None and reserved > cap:
+            problems.append((loc + ("reserved_beds",),
+                             f"reserved beds ({reserved}) exceed the stream's max_beds ({cap})"))
+        if reserved and capacities and reserved_total > min(capacities):
+            problems.append((loc + ("reserved_beds",),
+                             f"reserved beds of all streams ({reserved_total}) exceed the capacity "
+                             f"({min(capacities)} beds)"))
+    try:
+        length = to_days(data.get("warmup", 0)) + to_days(data.get("horizon"))
+        if isinstance(length, float) and length > 200 * 365.25:
+            problems.append((("horizon",), "warm-up plus horizon must stay below 200 years"))
+    except (TypeError, ValueError):
+        pass
     return problems
 
 
@@ -296,6 +339,8 @@ _PYDANTIC_PHRASES = [
     (re.compile(r"^Value error, "), ""),
     (re.compile(r"^Field required$"), "is required"),
     (re.compile(r"^Extra inputs are not permitted$"), "unknown key"),
+    (re.compile(r"^List should have at least (\d+) items? after validation, not (\d+)$"),
+     r"must list at least \1 (got \2)"),
 ]
 
 
@@ -313,32 +358,80 @@ def _describe(source: str, data, error: dict) -> str:
             message = pattern.sub(replacement, message)
         if kind == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
-            guess = difflib.get_close_matches(str(loc[-1]), _known_keys(), n=1)
+            allowed = [key for key in _allowed_keys(loc) if key != loc[-1]]
+            guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             if guess:
                 message += f" (did you mean {guess[0]!r}?)"
-        value = error.get("input")
+            elif allowed:
+                message += f" (expected one of: {', '.join(allowed)})"
+        value = _value_at(data, _data_path(data, loc), error.get("input"))
         if kind not in ("missing", "extra_forbidden") and isinstance(value, (int, float, str, bool)) \
                 and repr(value) not in message:
             message += f" (got {value!r})" if isinstance(value, str) else f" (got {value})"
     return _at(source, data, _data_path(data, loc), message)
 
 
+def _value_at(data, path: tuple, fallback):
+    """The value as written in the file (pydantic reports it after unit conversion)."""
+    node = data
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return fallback
+    return node
+
+
+_SCALAR_BRANCH_ERRORS = ("model_attributes_type", "dict_type", "date_type", "date_from_datetime_parsing",
+                         "date_from_datetime_inexact", "date_parsing")
+_NUMBER_ERRORS = ("float_type", "float_parsing", "value_error")
+
+
 def _without_union_noise(errors: list[dict]) -> list[dict]:
-    """Where a value may be a number or a mapping (max_wait, at), a number that
-    fails its check also fails 'is a mapping': keep only the useful error."""
-    scalar_paths = {tuple(e["loc"][:-1]) for e in errors if not isinstance(e.get("input"), dict)}
-    return [
-        e for e in errors
-        if not (e["type"] in ("model_attributes_type", "dict_type", "date_type", "date_from_datetime_parsing")
-                and tuple(e["loc"][:-1]) in scalar_paths and len(errors) > 1)
-    ]
+    """Where a value may be a number or a mapping (max_wait) or a date (at), each
+    union branch reports its own failure: keep the branch the user meant, a
+    mapping for a mapping and a number or a duration for anything else."""
+    def meant(error: dict) -> bool:
+        branch_errors = [e for e in errors if e["loc"][:-1] == error["loc"][:-1]]
+        if len(branch_errors) < 2:
+            return True
+        if isinstance(error.get("input"), dict):
+            return error["type"] not in _NUMBER_ERRORS
+        return error["type"] not in _SCALAR_BRANCH_ERRORS
+    return [e for e in errors if meant(e)]
 
 
-@functools.cache
-def _known_keys() -> tuple[str, ...]:
-    models = [Scenario, Capacity, CapacityChange, Stream, Arrivals, RateChange, CourtRelease, Origin]
-    keys = {field.alias or name for model in models for name, field in model.model_fields.items()}
-    return tuple(sorted(keys | {"dist", "mean", "sd", "shape", "scale", "low", "mode", "high", "value", "values"}))
+def _allowed_keys(loc: tuple) -> tuple[str, ...]:
+    """The keys the schema accepts where `loc` (a pydantic location) points."""
+    node: object = Scenario
+    for part in loc[:-1]:
+        node = _unwrap(node)
+        if isinstance(part, str) and part in _FAMILY_MODELS:
+            node = _FAMILY_MODELS[part]
+        elif isinstance(part, str) and isinstance(node, type) and issubclass(node, BaseModel):
+            fields = {f.alias or name: f for name, f in node.model_fields.items()}
+            node = fields[part].annotation if part in fields else None
+    node = _unwrap(node)
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return tuple(f.alias or name for name, f in node.model_fields.items())
+    return ()
+
+
+def _unwrap(annotation):
+    """Optional[X], list[X], Annotated[X, ...] -> X; a union of one model and scalars -> the model."""
+    while True:
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if origin is typing.Annotated or origin is list:
+            annotation = args[0]
+            continue
+        if origin in (Union, types.UnionType):
+            models = [a for a in map(_unwrap, args) if isinstance(a, type) and issubclass(a, BaseModel)]
+            return models[0] if len(models) == 1 else annotation
+        return annotation
+
+
+_FAMILY_MODELS = {model.model_fields["dist"].annotation.__args__[0]: model
+                  for model in typing.get_args(typing.get_args(Distribution)[0])}
 
 
 def _line_order(problem: str) -> tuple[int, int]:
