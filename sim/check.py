@@ -61,8 +61,8 @@ class CheckReport:
         return "\n".join(rows)
 
 
-class CheckInputError(Exception):
-    """A results or baseline folder that cannot be checked (missing, unreadable)."""
+class CheckInputError(FileNotFoundError):
+    """A results or baseline folder that cannot be checked (missing files)."""
 
 
 def _read(folder: Path, name: str) -> str:

@@ -3,7 +3,9 @@
 Thin on purpose: everything a command does is a call into the package. Exit
 codes: 0 success, 1 a result that fails a check, 2 bad usage or input (with
 file, line and key), 3 a replication that broke the model's invariants. No
-traceback reaches the user.
+traceback reaches the user. Commands import what needs scipy (theory,
+check, experiments) when they run: scipy takes a second to import, and every
+worker process started by `capsim run` imports this module.
 """
 
 from __future__ import annotations
@@ -19,16 +21,12 @@ import click
 
 from ruamel.yaml import YAML
 
-from . import experiments
 from . import results as results_io
-from .check import CheckInputError, check_exact, check_statistical, scenario_changed
 from .runner import InvariantViolation, SchedulerUnavailable, default_jobs, run
 from .scenario import ScenarioError, json_schema, load_scenario
 from .model import METRICS
 from .stats import confidence_interval
 from .stats import summarise as summarise_values
-from .theory import analytic_check, erlang_b, mginf_occupancy_tail, smallest_beds
-from .warmup import warmup_analysis
 
 HEADLINE = [
     ("occupancy_mean", "mean occupancy (beds)"),
@@ -61,7 +59,7 @@ def _friendly(command):
         except InvariantViolation as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(3)
-        except (SchedulerUnavailable, CheckInputError) as err:
+        except SchedulerUnavailable as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
@@ -231,6 +229,8 @@ def schema():
 @_friendly
 def warmup(scenario_file, replications, window, out_file, jobs):
     """Recommend a warm-up: Welch's method and MSER-5 on the daily occupancy from empty."""
+    from .warmup import warmup_analysis
+
     scenario = load_scenario(scenario_file)
     recommendation = warmup_analysis(scenario, replications=replications, window=window, jobs=jobs or default_jobs())
     out = Path(out_file or f"warmup-{scenario.name}.csv")
@@ -259,6 +259,8 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 
     Exit 0 when it passes, 1 on a regression or a changed scenario, 2 on bad input.
     """
+    from .check import CheckInputError, check_exact, check_statistical, scenario_changed
+
     if scenario_file and folders or not scenario_file and len(folders) != 2:
         raise click.UsageError("give RESULTS_DIR BASELINE_DIR, or --scenario FILE")
     with tempfile.TemporaryDirectory(prefix="capsim-check-") as scratch:
@@ -290,6 +292,8 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 def theory(scenario_file):
     """Queueing theory for SCENARIO_FILE, without simulating: offered load,
     Erlang B blocking, mean occupancy and the beds each blocking target needs."""
+    from .theory import analytic_check, erlang_b, mginf_occupancy_tail, smallest_beds
+
     scenario = load_scenario(scenario_file)
     analytic = analytic_check(scenario)
     click.echo(f"{scenario.name}: {scenario.capacity.beds} beds")
@@ -336,6 +340,8 @@ _scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metav
 @_friendly
 def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler):
     """Compare ALT scenarios with BASE on paired replications (common random numbers)."""
+    from . import experiments
+
     base = load_scenario(base_file)
     alternatives = [load_scenario(f) for f in alt_files]
     comparison = experiments.compare(base, alternatives, replications=replications, seed=seed,
@@ -383,6 +389,8 @@ def comparison_table(comparison) -> str:
 @_friendly
 def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler):
     """Run SCENARIO_FILE over a grid of parameter values, with the same seeds at every point."""
+    from . import experiments
+
     scenario = load_scenario(scenario_file)
     grid = {}
     for setting in settings:
@@ -431,6 +439,8 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
 @_friendly
 def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler):
     """The smallest number of beds at which every target holds with 95% confidence."""
+    from . import experiments
+
     scenario = load_scenario(scenario_file)
     try:
         parsed = [experiments.Target.parse(t) for t in targets]

@@ -14,7 +14,6 @@ from typing import Annotated, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import stats
 
 from .durations import NonNegativeDays, PositiveDays
 
@@ -29,6 +28,14 @@ class _Spec(BaseModel):
     def sf(self, t):
         """Survival function P(T > t), vectorised over `t`."""
         return self._frozen.sf(t)
+
+    @cached_property
+    def _frozen(self):
+        """The scipy.stats distribution (imported here: scipy.stats takes a second to
+        import, which every worker process would pay for nothing, as it only samples)."""
+        from scipy import stats
+
+        return self._scipy(stats)
 
     def mean_days(self) -> float:
         """The mean of the distribution, in days."""
@@ -46,8 +53,7 @@ class Exponential(_Spec):
     def sample(self, rng, n):
         return rng.exponential(self.mean, n)
 
-    @cached_property
-    def _frozen(self):
+    def _scipy(self, stats):
         return stats.expon(scale=self.mean)
 
 
@@ -59,8 +65,7 @@ class Gamma(_Spec):
     def sample(self, rng, n):
         return rng.gamma((self.mean / self.sd) ** 2, self.sd**2 / self.mean, n)
 
-    @cached_property
-    def _frozen(self):
+    def _scipy(self, stats):
         return stats.gamma((self.mean / self.sd) ** 2, scale=self.sd**2 / self.mean)
 
 
@@ -78,8 +83,7 @@ class LogNormal(_Spec):
         mu, sigma = self._mu_sigma
         return rng.lognormal(mu, sigma, n)
 
-    @cached_property
-    def _frozen(self):
+    def _scipy(self, stats):
         mu, sigma = self._mu_sigma
         return stats.lognorm(sigma, scale=math.exp(mu))
 
@@ -92,8 +96,7 @@ class Weibull(_Spec):
     def sample(self, rng, n):
         return self.scale * rng.weibull(self.shape, n)
 
-    @cached_property
-    def _frozen(self):
+    def _scipy(self, stats):
         return stats.weibull_min(self.shape, scale=self.scale)
 
 
@@ -111,8 +114,7 @@ class Uniform(_Spec):
     def sample(self, rng, n):
         return rng.uniform(self.low, self.high, n)
 
-    @cached_property
-    def _frozen(self):
+    def _scipy(self, stats):
         return stats.uniform(self.low, self.high - self.low)
 
 
@@ -134,8 +136,7 @@ class Triangular(_Spec):
     def sample(self, rng, n):
         return rng.triangular(self.low, self.mode, self.high, n)
 
-    @cached_property
-    def _frozen(self):
+    def _scipy(self, stats):
         width = self.high - self.low
         return stats.triang((self.mode - self.low) / width, self.low, width)
 

@@ -33,7 +33,6 @@ import numpy as np
 from .model import RepResult
 from .scenario import Scenario, scenario_yaml
 from .stats import daily_quantiles, pooled_stay_quantiles, summarise
-from .theory import AnalyticCheck, analytic_check
 
 SCHEMA_VERSION = 1
 SIGNIFICANT_DIGITS = 10
@@ -91,7 +90,11 @@ class Results:
         }
 
     @cached_property
-    def analytic(self) -> AnalyticCheck:
+    def analytic(self):
+        """theory.AnalyticCheck of the scenario (theory, and scipy with it, is
+        imported here, not in every worker process that imports this module)."""
+        from .theory import analytic_check
+
         return analytic_check(self.scenario)
 
     def daily_occupancy(self) -> np.ndarray:

@@ -13,7 +13,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 OCCUPANCY_QUANTILES = {"occupancy_p50": 0.50, "occupancy_p90": 0.90, "occupancy_p95": 0.95, "occupancy_p99": 0.99}
 STAY_RESOLUTION_DAYS = 1 / 24
@@ -196,8 +195,10 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
 
 def half_width(values: Sequence[float], level: float = 0.95) -> float:
     """Half-width of the Student-t interval of the mean at `level`, NaNs left out."""
+    from scipy.special import stdtrit  # imported here: scipy is slow to import in every worker
+
     data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    return float(scipy_stats.t.ppf(0.5 + level / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size))
+    return float(stdtrit(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
 
 
 def confidence_interval(values: Sequence[float], level: float) -> tuple[float, float]:
