@@ -27,6 +27,7 @@ from .scenario import ScenarioError, json_schema, load_scenario
 from .model import METRICS
 from .stats import confidence_interval
 from .stats import summarise as summarise_values
+from .report import ReportUnavailable
 
 HEADLINE = [
     ("occupancy_mean", "mean occupancy (beds)"),
@@ -68,6 +69,9 @@ def _friendly(command):
         except results_io.NotCapsimFolder as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(2)
+        except ReportUnavailable as err:
+            click.echo(f"capsim: {err}", err=True)
+            sys.exit(2)
         except OSError as err:
             click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
             sys.exit(2)
@@ -79,6 +83,16 @@ def _friendly(command):
 @click.version_option(results_io.capsim_version(), prog_name="capsim")
 def main():
     """capsim: how full will the closed centres be, and what does a policy need?"""
+
+
+_fix_inputs_option = click.option(
+    "--fix-inputs", is_flag=True,
+    help="Use each uncertain input's mean instead of drawing it per replication (simulation noise alone).")
+
+
+def _scenario(file: str, fix_inputs: bool):
+    scenario = load_scenario(file)
+    return scenario.at_means() if fix_inputs else scenario
 
 
 @main.command("run")
@@ -97,12 +111,18 @@ def main():
 @click.option("--only-replication", type=click.IntRange(min=0), metavar="R",
               help="Run replication R alone, as it runs within the full run (to reproduce a failure).")
 @click.option("--overwrite", is_flag=True, help="Replace --out even if capsim did not write it.")
+@click.option("--report", "with_report", is_flag=True, help="Also write report.html (needs capsim[report]).")
+@_fix_inputs_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @_friendly
 def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, precision, max_replications,
-                only_replication, overwrite, quiet):
+                only_replication, overwrite, with_report, fix_inputs, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
-    scenario = load_scenario(scenario_file)
+    scenario = _scenario(scenario_file, fix_inputs)
+    if with_report:
+        from .report import require_matplotlib
+
+        require_matplotlib()  # before simulating, not after
     jobs = jobs or default_jobs()
     total = max_replications if precision else (replications or scenario.replications)
     started = time.perf_counter()
@@ -113,6 +133,10 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
     wall = time.perf_counter() - started
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
     results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs, overwrite=overwrite)
+    if with_report:
+        from .report import write_report
+
+        click.echo(f"report: {write_report(out)}")
     if not quiet:
         click.echo(headline_table(results))
         click.echo(analytic_comparison(results))
@@ -214,6 +238,17 @@ def validate(files):
 
 
 @main.command()
+@click.argument("results_dir", type=click.Path(file_okay=False))
+@click.option("--figures", is_flag=True, help="Also write each figure as figures/NAME.png (for slides).")
+@_friendly
+def report(results_dir, figures):
+    """Write report.html (figures, tables, STRESS-DES) into a results folder of `capsim run`."""
+    from .report import write_report
+
+    click.echo(f"report: {write_report(Path(results_dir), figures=figures)}")
+
+
+@main.command()
 def schema():
     """Print the JSON Schema of the scenario file."""
     click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
@@ -288,13 +323,14 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
+@_fix_inputs_option
 @_friendly
-def theory(scenario_file):
+def theory(scenario_file, fix_inputs):
     """Queueing theory for SCENARIO_FILE, without simulating: offered load,
     Erlang B blocking, mean occupancy and the beds each blocking target needs."""
     from .theory import analytic_check, erlang_b, mginf_occupancy_tail, smallest_beds
 
-    scenario = load_scenario(scenario_file)
+    scenario = _scenario(scenario_file, fix_inputs)
     analytic = analytic_check(scenario)
     click.echo(f"{scenario.name}: {scenario.capacity.beds} beds")
     click.echo(f"  {'stream':<28} {'E[stay] (days)':>15} {'offered load':>14}")
@@ -337,13 +373,14 @@ _scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metav
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/compare-BASE].")
 @_jobs_option
 @_scheduler_option
+@_fix_inputs_option
 @_friendly
-def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler):
+def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs):
     """Compare ALT scenarios with BASE on paired replications (common random numbers)."""
     from . import experiments
 
-    base = load_scenario(base_file)
-    alternatives = [load_scenario(f) for f in alt_files]
+    base = _scenario(base_file, fix_inputs)
+    alternatives = [_scenario(f, fix_inputs) for f in alt_files]
     comparison = experiments.compare(base, alternatives, replications=replications, seed=seed,
                                      **_where(jobs, scheduler))
     out = Path(out_dir or Path("results") / "runs" / f"compare-{base.name}")
@@ -386,12 +423,13 @@ def comparison_table(comparison) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/sweep-NAME].")
 @_jobs_option
 @_scheduler_option
+@_fix_inputs_option
 @_friendly
-def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler):
+def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler, fix_inputs):
     """Run SCENARIO_FILE over a grid of parameter values, with the same seeds at every point."""
     from . import experiments
 
-    scenario = load_scenario(scenario_file)
+    scenario = _scenario(scenario_file, fix_inputs)
     grid = {}
     for setting in settings:
         path, equals, values = setting.partition("=")
@@ -436,12 +474,14 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/size-NAME].")
 @_jobs_option
 @_scheduler_option
+@_fix_inputs_option
 @_friendly
-def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler):
+def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler,
+                 fix_inputs):
     """The smallest number of beds at which every target holds with 95% confidence."""
     from . import experiments
 
-    scenario = load_scenario(scenario_file)
+    scenario = _scenario(scenario_file, fix_inputs)
     try:
         parsed = [experiments.Target.parse(t) for t in targets]
     except ValueError as err:

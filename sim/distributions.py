@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .durations import NonNegativeDays, PositiveDays
 
@@ -184,3 +184,138 @@ Distribution = Annotated[
 """Any distribution spec; the `dist` key chooses the family."""
 
 FAMILIES = ("exponential", "gamma", "lognormal", "weibull", "uniform", "triangular", "fixed", "empirical")
+
+
+# --- uncertain inputs: a number the data do not pin down, drawn once per replication -----
+
+class _Uncertain(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One value of the quantity (for one replication)."""
+        raise NotImplementedError
+
+    def mean(self) -> float:
+        raise NotImplementedError
+
+    def support(self) -> tuple[float, float]:
+        """The smallest and largest value it can take."""
+        raise NotImplementedError
+
+
+class _Counts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    successes: int = Field(ge=0)
+    trials: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _at_most_trials(self):
+        if self.successes > self.trials:
+            raise ValueError(f"successes ({self.successes}) exceed trials ({self.trials})")
+        return self
+
+
+class BetaFrom(_Uncertain):
+    form: ClassVar[str] = "beta_from"
+    """A probability observed as successes out of trials: the posterior
+    Beta(1 + successes, 1 + trials - successes) under a uniform prior."""
+
+    beta_from: _Counts
+
+    def draw(self, rng):
+        return float(rng.beta(1 + self.beta_from.successes, 1 + self.beta_from.trials - self.beta_from.successes))
+
+    def mean(self):
+        return (1 + self.beta_from.successes) / (2 + self.beta_from.trials)
+
+    def support(self):
+        return 0.0, 1.0
+
+
+class _Exposure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    events: int = Field(ge=0)
+    days: PositiveDays
+
+
+class GammaFrom(_Uncertain):
+    form: ClassVar[str] = "gamma_from"
+    """A Poisson rate observed as events over days: the posterior
+    Gamma(1 + events, rate = days) under a flat prior."""
+
+    gamma_from: _Exposure
+
+    def draw(self, rng):
+        return float(rng.gamma(1 + self.gamma_from.events, 1 / self.gamma_from.days))
+
+    def mean(self):
+        return (1 + self.gamma_from.events) / self.gamma_from.days
+
+    def support(self):
+        return 0.0, math.inf
+
+
+class UniformRange(_Uncertain):
+    form: ClassVar[str] = "uniform"
+    """An expert's range: every value between low and high equally likely."""
+
+    uniform: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.uniform[0] < self.uniform[1]:
+            raise ValueError(f"need low < high (got {list(self.uniform)})")
+        return self
+
+    def draw(self, rng):
+        return float(rng.uniform(*self.uniform))
+
+    def mean(self):
+        return sum(self.uniform) / 2
+
+    def support(self):
+        return self.uniform
+
+
+class TriangularRange(_Uncertain):
+    form: ClassVar[str] = "triangular"
+    """An expert's range with a most likely value: [low, mode, high]."""
+
+    triangular: tuple[float, float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        low, mode, high = self.triangular
+        if not (low <= mode <= high and low < high):
+            raise ValueError(f"need low <= mode <= high and low < high (got {list(self.triangular)})")
+        return self
+
+    def draw(self, rng):
+        return float(rng.triangular(*self.triangular))
+
+    def mean(self):
+        return sum(self.triangular) / 3
+
+    def support(self):
+        return self.triangular[0], self.triangular[2]
+
+
+UNCERTAIN_FORMS = {"beta_from": BetaFrom, "gamma_from": GammaFrom, "uniform": UniformRange,
+                   "triangular": TriangularRange}
+
+
+def _uncertain_form(value) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value))
+    return getattr(value, "form", None)
+
+
+Uncertain = Annotated[
+    Union[tuple(Annotated[model, Tag(form)] for form, model in UNCERTAIN_FORMS.items())],
+    Discriminator(_uncertain_form,
+                  custom_error_type="uncertain_form",
+                  custom_error_message="an uncertain quantity is one of {beta_from: {successes, trials}}, "
+                                       "{gamma_from: {events, days}}, {uniform: [low, high]}, "
+                                       "{triangular: [low, mode, high]}"),
+]
+"""A quantity drawn once per replication; a scenario number may be one instead."""

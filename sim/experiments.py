@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 
 from .results import Results, rounded
 from .runner import executor_for, run_many
-from .scenario import Scenario, ScenarioError, scenario_from_data
+from .scenario import Scenario, ScenarioError, scenario_from_data, set_path
 from .stats import confidence_interval, half_width
 from .theory import analytic_check, smallest_beds
 
@@ -106,29 +106,6 @@ _yaml_scalar = YAML(typ="safe")
 def parse_values(text: str) -> list:
     """'0.1,0.2,8 months' -> [0.1, 0.2, '8 months'] (each value read as YAML)."""
     return [_yaml_scalar.load(part.strip()) for part in text.split(",") if part.strip()]
-
-
-def set_path(data: dict, path: str, value) -> None:
-    """Set a dotted PATH in scenario data; streams and origins are addressed by name
-    (``streams.brussels_south.origins.maghreb.return_probability``)."""
-    parts = path.split(".")
-    node = data
-    for depth, part in enumerate(parts[:-1]):
-        if isinstance(node, list):
-            matches = [item for item in node if isinstance(item, dict) and item.get("name") == part]
-            if not matches:
-                names = ", ".join(str(item.get("name")) for item in node if isinstance(item, dict))
-                raise KeyError(f"{'.'.join(parts[:depth])}: no item named {part!r} (there are: {names})")
-            node = matches[0]
-        elif isinstance(node, dict):
-            if part not in node or node[part] is None:
-                node[part] = {}
-            node = node[part]
-        else:
-            raise KeyError(f"{'.'.join(parts[:depth])} is a value, not a mapping")
-    if isinstance(node, list):
-        raise KeyError(f"{path}: address an item of a list by its name")
-    node[parts[-1]] = value
 
 
 @dataclass

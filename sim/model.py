@@ -25,8 +25,10 @@ from .rng import generator
 from .scenario import Scenario, Stream
 from .stats import OccupancyMonitor, StayHistogram, ratio, stay_bins
 
-RETURNED, RELEASED_COURT, RELEASED_DEADLINE, SCREENED_OUT = range(4)
+RETURNED, RELEASED_COURT, RELEASED_DEADLINE = range(3)
 OUTCOME_NAMES = ("returned", "released_court", "released_deadline")
+SCREENED_OUT = -1
+"""A person's fate is origin x 3 + outcome (so one counter per origin and outcome), or SCREENED_OUT."""
 BATCH = 1024
 """People drawn at once per stream: the numpy cost is paid per batch, not per person."""
 
@@ -45,6 +47,8 @@ class RepResult:
     time_at_occupancy: np.ndarray
     stay_bins: dict[str, dict[int, int]]
     checks: dict[str, float] = field(default_factory=dict)
+    origins: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    inputs: dict[str, float] = field(default_factory=dict)
 
 
 class _People:
@@ -78,7 +82,7 @@ class _People:
         self.unit_time = 0.0  # Lambda at the last arrival drawn
 
     def draw(self) -> tuple[list[float], list[int], list[float], list[int], list[float] | None]:
-        """A batch: arrival days, outcomes, stays (days), their histogram bins and patience (days)."""
+        """A batch: arrival days, fates, stays (days), their histogram bins and patience (days)."""
         stream, n = self.stream, BATCH
         unit_times = self.unit_time + np.cumsum(self.gaps.standard_exponential(n))
         self.unit_time = float(unit_times[-1])
@@ -101,13 +105,14 @@ class _People:
         outcome = np.where(
             return_day <= stay, RETURNED, np.where(court_day <= stay, RELEASED_COURT, RELEASED_DEADLINE)
         )
-        outcome[screened] = SCREENED_OUT
+        fate = group * 3 + outcome
+        fate[screened] = SCREENED_OUT
         patience = None
         if self.patience is not None:
             max_wait = stream.max_wait
             patience = (np.full(n, max_wait) if isinstance(max_wait, float)
                         else max_wait.sample(self.patience, n)).tolist()
-        return days.tolist(), outcome.tolist(), stay.tolist(), stay_bins(stay).tolist(), patience
+        return days.tolist(), fate.tolist(), stay.tolist(), stay_bins(stay).tolist(), patience
 
     def _invert_cumulative_rate(self, unit_times: np.ndarray) -> np.ndarray:
         """Arrival days of a unit-rate Poisson process mapped through the inverse
@@ -123,8 +128,7 @@ class _People:
 class _StreamState:
     """Counters and monitors of one stream during a replication."""
 
-    COUNTERS = ("arrivals", "screened_out", "admitted", "turned_away", "gave_up", "waited",
-                "returned", "released_court", "released_deadline")
+    COUNTERS = ("arrivals", "screened_out", "admitted", "turned_away", "gave_up", "waited")
 
     def __init__(self, index: int, scenario: Scenario, stream: Stream, people: _People, levels: int):
         self.index = index
@@ -137,14 +141,15 @@ class _StreamState:
         self.rate_steps = scenario.rate_steps(stream)
         self.occupancy = OccupancyMonitor(min(levels, stream.max_beds or levels))
         self.stays = StayHistogram(people.max_detention)
-        self.queue: deque = deque()  # (arrival day, give-up day, stay, stay bin, outcome)
+        self.queue: deque = deque()  # (arrival day, give-up day, stay, stay bin, fate)
         self.wait_days = 0.0
         self.time_blocked = 0.0
-        self.outcomes = [0, 0, 0]
+        self.ended = [0] * (3 * len(stream.origins))  # stays ended, per fate
+        self.admitted_fates = [0] * (3 * len(stream.origins))
         for name in self.COUNTERS:
             setattr(self, name, 0)
         self.batch_position = BATCH
-        self.days = self.outcome = self.stay = self.stay_bin = self.patience = None
+        self.days = self.fate = self.stay = self.stay_bin = self.patience = None
         self.wait_days_given_up = 0.0
         self.person = 0  # index in the batch of the next person to arrive
 
@@ -152,7 +157,7 @@ class _StreamState:
         """Move to the next person of the stream, drawing a new batch when needed."""
         i = self.batch_position
         if i == BATCH:
-            self.days, self.outcome, self.stay, self.stay_bin, self.patience = self.people.draw()
+            self.days, self.fate, self.stay, self.stay_bin, self.patience = self.people.draw()
             i = 0
         self.batch_position = i + 1
         return i
@@ -253,14 +258,14 @@ class _Replication:
             if departures and departures[0][0] <= now:
                 self._depart_until(now)
             state.arrivals += 1
-            outcome = state.outcome[i]
-            if outcome == SCREENED_OUT:
+            fate = state.fate[i]
+            if fate == SCREENED_OUT:
                 state.screened_out += 1
             elif self._has_bed(state):
-                self._admit(now, state, state.stay[i], state.stay_bin[i], outcome, 0.0)
+                self._admit(now, state, state.stay[i], state.stay_bin[i], fate, 0.0)
             elif state.waits:
                 give_up = now + state.patience[i] if state.patience is not None else math.inf
-                state.queue.append((now, give_up, state.stay[i], state.stay_bin[i], outcome))
+                state.queue.append((now, give_up, state.stay[i], state.stay_bin[i], fate))
                 state.waited += 1
                 self.waiting += 1
             else:
@@ -283,7 +288,7 @@ class _Replication:
             return False  # a capacity cut stops admissions, reserved beds included
         return used < state.reserved or self.shared_used < self.shared_capacity
 
-    def _admit(self, now: float, state: _StreamState, stay: float, stay_bin: int, outcome: int,
+    def _admit(self, now: float, state: _StreamState, stay: float, stay_bin: int, fate: int,
                waited: float) -> None:
         monitor = state.occupancy
         used = monitor.level + 1
@@ -297,15 +302,16 @@ class _Replication:
         if occupied > self.capacity or used > state.cap:
             self.violations["over_capacity" if occupied > self.capacity else "over_max_beds"] += 1
         state.admitted += 1
+        state.admitted_fates[fate] += 1
         state.wait_days += waited
-        heappush(self.departures, (now + stay, next(self.sequence), state, outcome, stay, stay_bin))
+        heappush(self.departures, (now + stay, next(self.sequence), state, fate, stay, stay_bin))
 
     def _depart_until(self, now: float) -> None:
         """Apply every departure due at or before `now`, each at its own time."""
         departures = self.departures
         system = self.occupancy
         while departures and departures[0][0] <= now:
-            day, _, state, outcome, stay, stay_bin = heappop(departures)
+            day, _, state, fate, stay, stay_bin = heappop(departures)
             monitor = state.occupancy
             if monitor.level > state.reserved:
                 self.shared_used -= 1
@@ -314,7 +320,7 @@ class _Replication:
             self.occupied -= 1
             system.change(day, self.occupied)
             monitor.change(day, monitor.level - 1)
-            state.outcomes[outcome] += 1
+            state.ended[fate] += 1
             state.stays.add(stay, stay_bin)
             if self.waiting:
                 self._admit_waiting(day)
@@ -336,9 +342,9 @@ class _Replication:
                     chosen = state
             if chosen is None:
                 return
-            arrived, _, stay, stay_bin, outcome = chosen.queue.popleft()
+            arrived, _, stay, stay_bin, fate = chosen.queue.popleft()
             self.waiting -= 1
-            self._admit(now, chosen, stay, stay_bin, outcome, now - arrived)
+            self._admit(now, chosen, stay, stay_bin, fate, now - arrived)
 
     def _give_up(self, state: _StreamState, arrived: float, gave_up: float) -> None:
         self.waiting -= 1
@@ -395,7 +401,7 @@ class _Replication:
             state.time_blocked = 0.0
             state.wait_days_given_up = 0.0
             self.at_window_start[state.index] = (
-                state.counters(), list(state.outcomes), state.wait_days,
+                state.counters(), list(state.ended), list(state.admitted_fates), state.wait_days,
                 state.occupancy.level, len(state.queue),
             )
 
@@ -418,13 +424,25 @@ class _Replication:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
         return RepResult(metrics, per_stream, np.asarray(self.daily[: days + 1], dtype=np.int32),
                          np.asarray(self.occupancy.time_at), {s.stream.name: s.stays.nonzero() for s in self.streams},
-                         dict(self.violations))
+                         dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams})
+
+    def _origin_outcomes(self, state: _StreamState) -> dict[str, dict[str, float]]:
+        """Admissions and ended stays in the window per origin group (the cooperation question)."""
+        _, ended_before, admitted_before = self.at_window_start[state.index][:3]
+        outcomes = {}
+        for g, origin in enumerate(state.stream.origins):
+            fates = range(3 * g, 3 * g + 3)
+            counts = {"admitted": sum(state.admitted_fates[f] - admitted_before[f] for f in fates)}
+            counts |= {name: state.ended[f] - ended_before[f] for name, f in zip(OUTCOME_NAMES, fates)}
+            outcomes[origin.name] = {name: float(value) for name, value in counts.items()}
+        return outcomes
 
     def _stream_metrics(self, state: _StreamState, span: float) -> dict[str, float]:
-        counters_before, outcomes_before, wait_before, present, waiting_before = self.at_window_start[state.index]
+        counters_before, ended_before, _, wait_before, present, waiting_before = self.at_window_start[state.index]
         counts = {name: value - counters_before[name] for name, value in state.counters().items()}
+        ended = [now - before for now, before in zip(state.ended, ended_before)]
         for k, name in enumerate(OUTCOME_NAMES):
-            counts[name] = state.outcomes[k] - outcomes_before[k]
+            counts[name] = sum(ended[k::3])
         counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
         counts["present_at_start"] = present
         counts["still_detained"] = state.occupancy.level
@@ -470,5 +488,13 @@ def _derived(metrics: dict[str, float], cost) -> None:
 
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> RepResult:
-    """Run one replication of `scenario` with the replication seed `seed`."""
-    return _Replication(scenario, seed).run()
+    """Run one replication of `scenario` with the replication seed `seed`.
+
+    Uncertain inputs are drawn first, each from a generator of its own named by
+    its path, so that two scenarios sharing a seed share their input draws too.
+    """
+    inputs = {path: quantity.draw(generator(seed, "inputs", path))
+              for path, quantity in scenario.uncertain_inputs().items()}
+    result = _Replication(scenario.with_inputs(inputs), seed).run()
+    result.inputs = inputs
+    return result

@@ -85,9 +85,24 @@ class Results:
             "metrics": {name: summarise(self.values(name)) for name in self.metric_names},
             "streams": {
                 stream: {name: summarise(self.values(name, stream)) for name in self.metric_names}
+                | {"origins": {origin: {name: summarise(values) for name, values in metrics.items()}
+                               for origin, metrics in self.origin_values(stream).items()}}
                 for stream in self.stream_names
             },
+            **({"inputs": {path: summarise(values) for path, values in self.input_values().items()}}
+               if self.replications[0].inputs else {}),
         }
+
+    def origin_values(self, stream: str) -> dict[str, dict[str, list[float]]]:
+        """Outcomes per origin group of a stream, each over replications."""
+        first = self.replications[0].origins[stream]
+        return {origin: {name: [rep.origins[stream][origin][name] for rep in self.replications]
+                         for name in metrics}
+                for origin, metrics in first.items()}
+
+    def input_values(self) -> dict[str, list[float]]:
+        """The uncertain inputs' values drawn in each replication, by path."""
+        return {path: [rep.inputs[path] for rep in self.replications] for path in self.replications[0].inputs}
 
     @cached_property
     def analytic(self):
@@ -130,10 +145,16 @@ def replications_csv(results: Results) -> str:
     columns = results.metric_names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["replication"] + columns + [f"{s}.{m}" for s in results.stream_names for m in columns])
+    origins = [(s, o, m) for s in results.stream_names for o, metrics in results.replications[0].origins[s].items()
+               for m in metrics]
+    inputs = list(results.replications[0].inputs)
+    writer.writerow(["replication"] + columns + [f"{s}.{m}" for s in results.stream_names for m in columns]
+                    + [f"{s}.{o}.{m}" for s, o, m in origins] + [f"input.{path}" for path in inputs])
     for r, rep in enumerate(results.replications):
         row = [r] + [number(rep.metrics[m]) for m in columns]
         row += [number(rep.streams[s][m]) for s in results.stream_names for m in columns]
+        row += [number(rep.origins[s][o][m]) for s, o, m in origins]
+        row += [number(rep.inputs[path]) for path in inputs]
         writer.writerow(row)
     return buffer.getvalue()
 

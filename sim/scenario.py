@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import hashlib
 import io
+import math
 import json
 import re
 import types
@@ -20,11 +21,11 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from .distributions import FAMILIES, Distribution
+from .distributions import FAMILIES, Distribution, Uncertain
 from .durations import Days, NonNegativeDays, PositiveDays, to_days
 
 SCHEMA_VERSION = 1
@@ -34,6 +35,23 @@ At = Union[dt.date, Days]
 """A point in time: days since day 0, or a calendar date when `start` is set."""
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+"""Names become folder and column names: letters, digits, '_', '.', '-' (no path can escape)."""
+
+
+def _within(low: float, high: float, what: str):
+    def check(value):
+        if not isinstance(value, float):
+            least, most = value.support()
+            if least < low or most > high:
+                raise ValueError(f"an uncertain {what} must stay within [{low:g}, {high:g}] "
+                                 f"(this one ranges over [{least:g}, {most:g}])")
+        return value
+    return AfterValidator(check)
+
+
+Probability = Annotated[Union[Annotated[float, Field(ge=0, le=1)], Uncertain], _within(0, 1, "probability")]
+"""A probability, or an uncertain one drawn once per replication."""
+Rate = Annotated[Union[Annotated[float, Field(gt=0)], Uncertain], _within(0, math.inf, "rate")]
 
 
 class _Strict(BaseModel):
@@ -56,7 +74,7 @@ class RateChange(_Strict):
 
 
 class Arrivals(_Strict):
-    rate: Optional[float] = Field(default=None, gt=0, description="arrivals per day (Poisson)")
+    rate: Optional[Rate] = Field(default=None, description="arrivals per day (Poisson)")
     schedule: Optional[list[RateChange]] = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
@@ -67,21 +85,21 @@ class Arrivals(_Strict):
 
 
 class CourtRelease(_Strict):
-    probability: float = Field(ge=0, le=1)
+    probability: Probability
     time: Distribution
 
 
 class Origin(_Strict):
     name: Name
     share: float = Field(gt=0, le=1)
-    return_probability: float = Field(ge=0, le=1)
+    return_probability: Probability
     time_to_return: Distribution
 
 
 class Stream(_Strict):
     name: Name
     arrivals: Arrivals
-    screened_out: float = Field(default=0.0, ge=0, le=1)
+    screened_out: Probability = 0.0
     when_full: Literal["turn_away", "wait"] = "turn_away"
     max_wait: Optional[Union[PositiveDays, Distribution]] = None
     priority: int = 0
@@ -137,6 +155,33 @@ class Scenario(_Strict):
         if stream.arrivals.rate is not None:
             return [(0.0, stream.arrivals.rate)]
         return [(self.day(piece.from_), piece.rate) for piece in stream.arrivals.schedule]
+
+    def uncertain_inputs(self) -> dict[str, Any]:
+        """The uncertain quantities, by their path (as `capsim sweep --set` writes it)."""
+        found = {}
+        for stream in self.streams:
+            where = f"streams.{stream.name}"
+            candidates = {f"{where}.arrivals.rate": stream.arrivals.rate, f"{where}.screened_out": stream.screened_out}
+            if stream.court_release:
+                candidates[f"{where}.court_release.probability"] = stream.court_release.probability
+            for origin in stream.origins:
+                candidates[f"{where}.origins.{origin.name}.return_probability"] = origin.return_probability
+            found |= {path: value for path, value in candidates.items()
+                      if value is not None and not isinstance(value, float)}
+        return found
+
+    def with_inputs(self, values: dict[str, float]) -> "Scenario":
+        """The scenario with the uncertain quantities at `values` (path -> number)."""
+        if not values:
+            return self
+        data = self.normalised()
+        for path, value in values.items():
+            set_path(data, path, value)
+        return Scenario.model_validate(data)
+
+    def at_means(self) -> "Scenario":
+        """Every uncertain quantity at its mean (`--fix-inputs`)."""
+        return self.with_inputs({path: spec.mean() for path, spec in self.uncertain_inputs().items()})
 
     def normalised(self) -> dict[str, Any]:
         """The scenario with every default filled in, as plain data (days as numbers)."""
@@ -210,6 +255,35 @@ def scenario_from_data(data: dict, source: str = "<scenario>") -> Scenario:
     if problems:
         raise ScenarioError(sorted(problems, key=_line_order))
     return scenario
+
+
+def set_path(data: dict, path: str, value) -> None:
+    """Set a dotted PATH in scenario data; streams and origins are addressed by name
+    (``streams.brussels_south.origins.maghreb.return_probability``).
+
+    Raises
+    ------
+    KeyError
+        With a message naming what does not exist.
+    """
+    parts = path.split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            matches = [item for item in node if isinstance(item, dict) and item.get("name") == part]
+            if not matches:
+                names = ", ".join(str(item.get("name")) for item in node if isinstance(item, dict))
+                raise KeyError(f"{'.'.join(parts[:depth])}: no item named {part!r} (there are: {names})")
+            node = matches[0]
+        elif isinstance(node, dict):
+            if part not in node or node[part] is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            raise KeyError(f"{'.'.join(parts[:depth])} is a value, not a mapping")
+    if isinstance(node, list):
+        raise KeyError(f"{path}: address an item of a list by its name")
+    node[parts[-1]] = value
 
 
 def scenario_yaml(scenario: Scenario) -> str:
@@ -382,7 +456,7 @@ def _value_at(data, path: tuple, fallback):
     return node
 
 
-_SCALAR_BRANCH_ERRORS = ("model_attributes_type", "dict_type", "date_type", "date_from_datetime_parsing",
+_SCALAR_BRANCH_ERRORS = ("model_attributes_type", "dict_type", "uncertain_form", "date_type", "date_from_datetime_parsing",
                          "date_from_datetime_inexact", "date_parsing")
 _NUMBER_ERRORS = ("float_type", "float_parsing", "value_error")
 

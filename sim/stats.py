@@ -151,8 +151,9 @@ class StayHistogram:
     def metrics(self) -> dict[str, float]:
         return {
             "los_mean_days": self.total / self.n if self.n else math.nan,
-            "los_p50_days": self.quantile(0.5),
-            "los_p90_days": self.quantile(0.9),
+            # interpolating inside the last bin must not pass the longest stay seen
+            "los_p50_days": min(self.quantile(0.5), self.longest),
+            "los_p90_days": min(self.quantile(0.9), self.longest),
             "los_max_days": self.longest if self.n else math.nan,
         }
 

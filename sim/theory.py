@@ -367,11 +367,23 @@ def _outside_loss_model(scenario) -> str | None:
 
 
 def analytic_check(scenario) -> AnalyticCheck:
-    """The offered load of `scenario`, and Erlang B where the scenario is a loss system."""
+    """The offered load of `scenario`, and Erlang B where the scenario is a loss system.
+
+    With uncertain inputs the offered load is taken at their means, which is its
+    mean (it is linear in each independent input); Erlang B of the mean load is
+    not the mean blocking, so that comparison needs fixed inputs.
+    """
+    uncertain = scenario.uncertain_inputs()
+    if uncertain:
+        scenario = scenario.at_means()
     stays = {stream.name: stream_expected_stay(scenario, stream) for stream in scenario.streams}
     loads = {
         stream.name: (stream.arrivals.rate * (1 - stream.screened_out) * stays[stream.name]
                       if stream.arrivals.rate is not None else None)
         for stream in scenario.streams
     }
-    return AnalyticCheck(scenario.capacity.beds, loads, stays, _outside_loss_model(scenario))
+    reason = _outside_loss_model(scenario)
+    if reason is None and uncertain:
+        reason = (f"inputs are uncertain ({', '.join(uncertain)}): the offered load is at their means; "
+                  "for Erlang B run with --fix-inputs")
+    return AnalyticCheck(scenario.capacity.beds, loads, stays, reason)

@@ -1,0 +1,253 @@
+"""The HTML report: built from a results folder's files, self-contained, reproducible."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim import report
+from conftest import make_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+STRESS_ITEMS = ["1.2", "3.3", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4"]
+RUN_FIGURES = 4  # occupancy, distribution, outcomes, length of stay
+
+
+def report_scenario():
+    """Two streams (one with a rate schedule and a waiting list), a start date and capacity changes."""
+    return make_scenario(
+        name="report-test",
+        description="A small scenario <for> the report & its tests",
+        start="2024-01-01",
+        horizon=120,
+        warmup=30,
+        replications=3,
+        seed=5,
+        cost_per_bed_day=150.0,
+        capacity={"beds": 20, "changes": [{"at": "2024-03-01", "beds": 14}, {"at": 110, "beds": 22}]},
+        streams=[
+            {"name": "zone", "arrivals": {"rate": 1.6}, "screened_out": 0.1, "max_detention": "30 days",
+             "court_release": {"probability": 0.2, "time": {"dist": "uniform", "low": 1, "high": 20}},
+             "origins": [
+                 {"name": "cooperating", "share": 0.5, "return_probability": 0.8,
+                  "time_to_return": {"dist": "exponential", "mean": 10}},
+                 {"name": "difficult", "share": 0.5, "return_probability": 0.3,
+                  "time_to_return": {"dist": "lognormal", "mean": 15, "sd": 6}}]},
+            {"name": "airport",
+             "arrivals": {"schedule": [{"from": 0, "rate": 0.4}, {"from": "2024-02-15", "rate": 0.8}]},
+             "when_full": "wait", "max_wait": "3 days", "priority": 1,
+             "origins": [{"name": "all", "share": 1, "return_probability": 1,
+                          "time_to_return": {"dist": "gamma", "mean": 5, "sd": 2}}]},
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    scenario = report_scenario()
+    results = sim.run(scenario, replications=3, jobs=1)
+    return sim.write(results, tmp_path_factory.mktemp("report") / "run")
+
+
+@pytest.fixture(scope="module")
+def written(results_dir) -> tuple[Path, str]:
+    path = report.write_report(results_dir)
+    return path, path.read_text(encoding="utf-8")
+
+
+def without_xmlns(text: str) -> str:
+    return re.sub(r'\sxmlns(?::\w+)?="[^"]*"', "", text)
+
+
+class Outline(HTMLParser):
+    """Counts the elements that matter and checks that every opened element is closed."""
+
+    VOID = {"meta", "br", "img", "hr", "input", "link", "col", "source", "wbr", "area", "base", "embed", "track"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
+            return
+        self.stack.pop()
+
+
+def test_report_is_written_into_the_folder(written, results_dir):
+    path, text = written
+    assert path == results_dir / "report.html"
+    assert path.is_file()
+    assert text.startswith("<!DOCTYPE html>")
+    assert not [p for p in results_dir.iterdir() if p.name.startswith(".report.html.tmp-")]
+
+
+def test_report_is_self_contained(written):
+    _, text = written
+    assert "<script" not in text.lower()
+    assert "http" not in without_xmlns(text)
+    assert "<link" not in text and "@import" not in text and "url(http" not in text
+    assert re.search(r"@page\s*\{\s*size:\s*A4;\s*margin:\s*15mm;?\s*\}", text)
+    assert "@media print" in text
+
+
+def test_report_parses_and_embeds_every_figure(written):
+    _, text = written
+    outline = Outline()
+    outline.feed(text)
+    outline.close()
+    assert outline.errors == []
+    assert outline.stack == []
+    assert outline.counts.get("svg") == RUN_FIGURES
+    assert outline.counts.get("figure") == RUN_FIGURES
+    assert text.count("<svg") == RUN_FIGURES
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), "ids of the inline SVGs clash"
+    for reference in set(re.findall(r'(?:url\(#|href="#)([^)"]+)', text)):
+        assert reference in ids
+
+
+def test_report_content(written):
+    _, text = written
+    assert "report-test" in text
+    assert "<title>capsim report: report-test</title>" in text
+    assert "A small scenario &lt;for&gt; the report &amp; its tests" in text  # escaped
+    for item in STRESS_ITEMS:
+        assert f"<td>{item}</td>" in text, item
+    for heading in ["Headline results", "Occupancy over time", "Occupancy distribution", "Outcomes per stream",
+                    "Length of stay", "STRESS-DES"]:
+        assert heading in text
+    for metric in ["occupancy_mean", "occupancy_p95", "probability_full", "blocking_probability", "return_rate",
+                   "los_mean_days", "bed_days", "cost"]:
+        assert f"<code>{metric}</code>" in text
+    # a row per stream and origin in 3.3, the seed tree in 5.2, the run length in 4.2
+    for name in ["zone", "airport", "cooperating (0.5)", "difficult (0.5)", "all (1)"]:
+        assert name in text
+    assert "SeedSequence(5).spawn(3)[r]" in text
+    assert "Measured window of 120 days" in text
+    assert "14 from day 60 (2024-03-01)" in text
+    assert "Analytic check: not applicable" in text  # a schedule and a waiting list: outside Erlang B
+    # dates on the occupancy axis, both maximum detentions on the length of stay figure
+    assert "2024-0" in text or "Feb" in text or "Mar" in text
+    assert "maximum detention 30 d (zone)" in text
+    assert "maximum detention 100000 d (airport): off scale" in text
+
+
+def test_report_without_a_start_date(tmp_path):
+    """Day numbers on the time axis; a single stream; a scenario Erlang B covers."""
+    results = sim.run(make_scenario(horizon=60, warmup=10, replications=2), replications=2, jobs=1)
+    folder = sim.write(results, tmp_path / "run")
+    text = report.write_report(folder).read_text(encoding="utf-8")
+    assert text.count("<svg") == RUN_FIGURES
+    assert "day (0 = start of the warm-up)" in text
+    assert "analytic (Erlang B)" in text and "Analytic check: the scenario is an M/G/c/c loss system" in text
+    for item in STRESS_ITEMS:
+        assert f"<td>{item}</td>" in text, item
+    assert "http" not in without_xmlns(text)
+
+
+def test_same_folder_gives_byte_identical_report(written, results_dir, tmp_path):
+    path, text = written
+    first = path.read_bytes()
+    assert report.write_report(results_dir).read_bytes() == first
+    # a fresh interpreter with another hash seed draws the same bytes
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
+    code = ("import sys; from pathlib import Path; from sim.report import report_html; "
+            "sys.stdout.buffer.write(report_html(Path(sys.argv[1])).encode('utf-8'))")
+    other = subprocess.run([sys.executable, "-c", code, str(results_dir)], env=env, capture_output=True,
+                           check=True, cwd=tmp_path).stdout
+    assert other == first
+
+
+def test_figures_as_png(results_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(results_dir, copy)
+    report.write_report(copy, figures=True)
+    names = sorted(p.name for p in (copy / "figures").iterdir())
+    assert names == ["distribution.png", "occupancy.png", "outcomes.png", "stays.png"]
+    first = {name: (copy / "figures" / name).read_bytes() for name in names}
+    assert all(data.startswith(b"\x89PNG") for data in first.values())
+    report.write_report(copy, figures=True)
+    assert {name: (copy / "figures" / name).read_bytes() for name in names} == first
+
+
+def test_report_without_matplotlib(results_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    with pytest.raises(report.ReportUnavailable, match=r"pip install 'capsim\[report\]'") as error:
+        report.write_report(results_dir)
+    assert isinstance(error.value, RuntimeError)
+    assert str(error.value) == "the report needs the report extra: pip install 'capsim[report]'"
+
+
+def test_import_needs_no_matplotlib(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None; import sim.report; "
+            "print(sim.report.html_page('t', [('h', '<p>x</p>')]).count('<h2>'))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
+def test_not_a_results_folder(tmp_path):
+    with pytest.raises(report.NotAResultsFolder, match="no summary.json"):
+        report.write_report(tmp_path)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_helpers_for_compare_sweep_and_size():
+    forest = report.forest_plot_svg([
+        {"label": "all-brussels: occupancy_mean", "difference": 12.5, "ci95_low": 10.0, "ci95_high": 15.0,
+         "significant": True},
+        {"label": "ixelles: occupancy_mean", "difference": 0.4, "ci95_low": -1.0, "ci95_high": 1.8,
+         "significant": False},
+        {"label": "undefined", "difference": float("nan"), "ci95_low": None, "ci95_high": None,
+         "significant": False},
+    ])
+    sweep = report.sweep_plot_svg("capacity.beds", [
+        {"value": 540, "mean": 0.2, "ci95_low": 0.18, "ci95_high": 0.22},
+        {"value": 751, "mean": 0.01, "ci95_low": 0.005, "ci95_high": 0.015},
+        {"value": 650, "mean": 0.08, "ci95_low": 0.07, "ci95_high": 0.09},
+    ], metric="probability_full")
+    categorical = report.sweep_plot_svg("streams.s.when_full", [
+        {"value": "turn_away", "mean": 1.0, "ci95_low": 0.9, "ci95_high": 1.1},
+        {"value": "wait", "mean": 2.0, "ci95_low": 1.8, "ci95_high": 2.2},
+    ], metric="occupancy_mean", name="sweep-when-full")
+    size = report.size_plot_svg([
+        {"beds": 20, "mean": 0.16, "ci95_low": 0.14, "ci95_high": 0.18},
+        {"beds": 30, "mean": 0.008, "ci95_low": 0.006, "ci95_high": 0.011},
+        {"beds": 28, "mean": 0.02, "ci95_low": 0.017, "ci95_high": 0.023},
+    ], "probability_full<=0.01", 30)
+    for svg in (forest, sweep, categorical, size):
+        assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+        assert "http" not in without_xmlns(svg)
+    assert "answer: 30 beds" in size and "probability_full&lt;=0.01" in size
+    assert "significant (interval excludes 0)" in forest
+    assert "turn_away" in categorical
+    page = report.html_page("compare <a> b", [("Differences", report.figure_html(forest, "caption")),
+                                               ("Sweep", sweep), ("Size", size)])
+    assert page.count("<svg") == 3 and page.count("<h2>") == 3
+    assert "<title>compare &lt;a&gt; b</title>" in page
+    assert "<script" not in page and "http" not in without_xmlns(page)
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert report.size_plot_svg([], 0.05, None).startswith("<svg")
