@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from .distributions import FAMILIES, Distribution, Uncertain
@@ -59,6 +60,8 @@ class _Strict(BaseModel):
 
 
 class CapacityChange(_Strict):
+    name: Optional[Name] = Field(default=None, description="a label (e.g. the centre that opens); "
+                                 "a scenario that extends this one can override or remove it by name")
     at: At
     beds: int = Field(ge=0)
 
@@ -213,18 +216,136 @@ def load_scenario(path: str | Path) -> Scenario:
     ScenarioError
         With one line per problem: ``file:line:col: key.path: what is wrong``.
     """
-    path = Path(path)
+    return scenario_from_data(*_load_extended(Path(path), ()))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario text; `source` names it in error messages (`extends`
+    is resolved relative to the current folder)."""
+    data = _parse_yaml(text, source)
+    return scenario_from_data(*_extended(data, source, Path("."), (source,)))
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError([f"{path}: no such file"]) from None
     except (IsADirectoryError, UnicodeDecodeError, PermissionError) as err:
         raise ScenarioError([f"{path}: cannot read the scenario ({err.__class__.__name__}: {err})"]) from None
-    return parse_scenario(text, str(path))
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
-    """Validate scenario text; `source` names it in error messages."""
+def _load_extended(path: Path, chain: tuple[str, ...]) -> tuple[dict, str]:
+    """A scenario file's data with its `extends` chain merged in, and its name for messages."""
+    source = str(path)
+    return _extended(_parse_yaml(_read(path), source), source, path.parent, chain + (str(path.resolve()),))
+
+
+def _extended(data: dict, source: str, folder: Path, chain: tuple[str, ...]) -> tuple[dict, str]:
+    """Resolve `extends: BASE.yaml` (relative to `folder`): the base's data,
+    recursively extended, with `data` merged over it."""
+    _mark_source(data, source)
+    if "extends" not in data:
+        return data, source
+    base_name = data["extends"]
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise ScenarioError([_at(source, data, ("extends",), "expected the path of a scenario file")])
+    base_path = folder / base_name
+    if str(base_path.resolve()) in chain:
+        loop = " -> ".join([*(Path(c).name for c in chain), base_path.name])
+        raise ScenarioError([_at(source, data, ("extends",), f"extends itself in a loop ({loop})")])
+    if not base_path.is_file():
+        raise ScenarioError([_at(source, data, ("extends",), f"no such file: {base_path}")])
+    base, _ = _load_extended(base_path, chain)
+    problems: list[str] = []
+    merged = _merge(base, data, (), source, problems)
+    del merged["extends"]
+    if problems:
+        raise ScenarioError(problems)
+    return merged, source
+
+
+EXTENSION_PREFIX = "x-"
+"""Top-level keys starting with it are ignored: a place for YAML anchors (&name) that streams share."""
+
+_MERGED_BY_NAME = ("streams", "origins", "changes")
+"""Lists whose items an extending scenario merges by `name` (or removes with `remove: true`)."""
+
+
+def _merge(base, override, loc: tuple, source: str, problems: list[str]):
+    """`override` over `base`: mappings key by key, the lists of _MERGED_BY_NAME
+    item by name, anything else replaced. Every key keeps the file and line
+    it was written at (for error messages)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = CommentedMap()
+        for node in (base, override):
+            for key, value in node.items():
+                if key in merged and node is override:
+                    value = _merge(merged[key], value, loc + (key,), source, problems)
+                merged[key] = value
+                _copy_place(merged, key, node, key)
+        return merged
+    if loc and loc[-1] in _MERGED_BY_NAME and isinstance(base, list) and isinstance(override, list):
+        return _merge_named(base, override, loc, source, problems)
+    return override
+
+
+def _merge_named(base: list, override: list, loc: tuple, source: str, problems: list[str]) -> list:
+    merged = CommentedSeq()
+    places = []
+    for i, item in enumerate(base):
+        merged.append(item)
+        places.append((base, i))
+    named = {item.get("name"): k for k, item in enumerate(merged) if isinstance(item, dict) and item.get("name")}
+    removed = []
+    for i, item in enumerate(override):
+        name = item.get("name") if isinstance(item, dict) else None
+        if name is not None and name in named:
+            k = named[name]
+            if item.get("remove") is True:
+                removed.append(k)
+            else:
+                merged[k] = _merge(merged[k], item, loc + (i,), source, problems)
+                places[k] = (override, i)
+        elif isinstance(item, dict) and item.get("remove") is True:
+            problems.append(f"{_place(source, override, (i, 'remove'))}: {_dotted(loc + (i, 'remove'))}: "
+                            f"nothing named {name!r} in the base's {loc[-1]} to remove")
+        else:
+            merged.append(item)
+            places.append((override, i))
+    kept = CommentedSeq()
+    for k, item in enumerate(merged):
+        if k not in removed:
+            kept.append(item)
+            _copy_place(kept, len(kept) - 1, *places[k])
+    return kept
+
+
+def _mark_source(node, source: str) -> None:
+    """Remember the file every mapping and list of `node` was read from."""
+    if isinstance(node, (dict, list)):
+        node.capsim_source = source
+        for child in (node.values() if isinstance(node, dict) else node):
+            _mark_source(child, source)
+
+
+def _copy_place(target, key, node, node_key) -> None:
+    """Give target[key] the file, line and column of node[node_key]."""
+    if not hasattr(target, "capsim_places"):
+        target.capsim_places = {}
+    target.capsim_places[key] = getattr(node, "capsim_places", {}).get(
+        node_key, (getattr(node, "capsim_source", None), _line_col(node, node_key)))
+
+
+def _line_col(node, key) -> tuple[int, int] | None:
+    lc = getattr(node, "lc", None)
+    try:
+        return tuple(lc.item(key) if isinstance(node, list) else lc.key(key))
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _parse_yaml(text: str, source: str) -> dict:
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
@@ -236,7 +357,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([f"{source}: not valid YAML: {err}"]) from None
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}:1:1: a scenario must be a mapping of keys (version, name, ...)"])
-    return scenario_from_data(data, source)
+    for key in [k for k in data if isinstance(k, str) and k.startswith(EXTENSION_PREFIX)]:
+        del data[key]
+    return data
 
 
 def scenario_from_data(data: dict, source: str = "<scenario>") -> Scenario:
@@ -535,31 +658,33 @@ def _is_branch_name(part: str) -> bool:
 
 
 def _at(source: str, data, loc: tuple, message: str) -> str:
-    where = source
-    if hasattr(data, "lc"):
-        line, column = _position(data, loc)
-        where = f"{source}:{line}:{column}"
+    where = _place(source, data, loc) if hasattr(data, "lc") else source
     return f"{where}: {_dotted(loc) or '(top level)'}: {message}"
 
 
-def _position(data, loc: tuple) -> tuple[int, int]:
-    """1-based line and column of the key at `loc`, or of its nearest parent in the file."""
-    line, column, node = 0, 0, data
+def _place(source: str, data, loc: tuple) -> str:
+    """file:line:col of the key at `loc`, or of its nearest parent written in a
+    file; with `extends`, the file is the one (base or override) it came from."""
+    file, line, column, node = getattr(data, "capsim_source", source), 0, 0, data
     for part in loc:
-        lc = getattr(node, "lc", None)
-        if lc is None:
-            break
-        try:
-            if isinstance(node, list):
-                line, column = lc.item(part)
-            elif part in node:
-                line, column = lc.key(part)
-            else:
+        places = getattr(node, "capsim_places", None)
+        if places is not None:  # a mapping or list merged from several files
+            if part not in places or places[part][1] is None:
                 break
+            (written_in, (line, column)) = places[part]
+            file = written_in or file
+        else:
+            here = _line_col(node, part) if isinstance(node, list) or (isinstance(node, dict) and part in node) \
+                else None
+            if here is None:
+                break
+            line, column = here
+            file = getattr(node, "capsim_source", file)
+        try:
+            node = node[part]
         except (KeyError, IndexError, TypeError):
             break
-        node = node[part]
-    return line + 1, column + 1
+    return f"{file}:{line + 1}:{column + 1}"
 
 
 def _dotted(loc: tuple) -> str:
