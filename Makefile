@@ -17,8 +17,10 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
+# The default scenario, its results in results/runs/brussels-south/ and its report
+# (report.html, path printed); .[dev] includes the report extra (matplotlib).
 run: $(STAMP)
-	$(BIN)/capsim run scenarios/brussels-south.yaml
+	$(BIN)/capsim run scenarios/brussels-south.yaml --report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

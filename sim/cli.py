@@ -95,6 +95,32 @@ def _scenario(file: str, fix_inputs: bool):
     return scenario.at_means() if fix_inputs else scenario
 
 
+_report_option = click.option("--report", "with_report", is_flag=True,
+                              help="Also write report.html into the output folder (needs capsim[report]).")
+
+
+def _report_possible(with_report: bool) -> None:
+    """With --report, fail before simulating, not after, when matplotlib is missing."""
+    if with_report:
+        from .report import require_matplotlib
+
+        require_matplotlib()
+
+
+def _report_into(folder: Path, with_report: bool) -> None:
+    """With --report, write report.html into `folder` (compare, sweep and size: the staging
+    folder, so that the report is renamed into place with the results)."""
+    if with_report:
+        from .report import write_report
+
+        write_report(folder)
+
+
+def _report_written(out: Path, with_report: bool) -> None:
+    if with_report:
+        click.echo(f"report: {out / 'report.html'}")
+
+
 @main.command("run")
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option("--replications", "-n", type=click.IntRange(min=1), help="Override the scenario's replications.")
@@ -111,7 +137,7 @@ def _scenario(file: str, fix_inputs: bool):
 @click.option("--only-replication", type=click.IntRange(min=0), metavar="R",
               help="Run replication R alone, as it runs within the full run (to reproduce a failure).")
 @click.option("--overwrite", is_flag=True, help="Replace --out even if capsim did not write it.")
-@click.option("--report", "with_report", is_flag=True, help="Also write report.html (needs capsim[report]).")
+@_report_option
 @_fix_inputs_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @_friendly
@@ -119,10 +145,7 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
                 only_replication, overwrite, with_report, fix_inputs, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
     scenario = _scenario(scenario_file, fix_inputs)
-    if with_report:
-        from .report import require_matplotlib
-
-        require_matplotlib()  # before simulating, not after
+    _report_possible(with_report)
     jobs = jobs or default_jobs()
     total = max_replications if precision else (replications or scenario.replications)
     started = time.perf_counter()
@@ -133,16 +156,14 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
     wall = time.perf_counter() - started
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
     results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs, overwrite=overwrite)
-    if with_report:
-        from .report import write_report
-
-        click.echo(f"report: {write_report(out)}")
+    _report_into(out, with_report)
     if not quiet:
         click.echo(headline_table(results))
         click.echo(analytic_comparison(results))
         if results.stopping:
             click.echo(f"\n{results.stopping.reason}.")
         click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
+    _report_written(out, with_report)
 
 
 class _progress:
@@ -242,7 +263,7 @@ def validate(files):
 @click.option("--figures", is_flag=True, help="Also write each figure as figures/NAME.png (for slides).")
 @_friendly
 def report(results_dir, figures):
-    """Write report.html (figures, tables, STRESS-DES) into a results folder of `capsim run`."""
+    """Write report.html (figures, tables, STRESS-DES) into a folder of capsim run, compare, sweep or size."""
     from .report import write_report
 
     click.echo(f"report: {write_report(Path(results_dir), figures=figures)}")
@@ -374,13 +395,15 @@ _scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metav
 @_jobs_option
 @_scheduler_option
 @_fix_inputs_option
+@_report_option
 @_friendly
-def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs):
+def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs, with_report):
     """Compare ALT scenarios with BASE on paired replications (common random numbers)."""
     from . import experiments
 
     base = _scenario(base_file, fix_inputs)
     alternatives = [_scenario(f, fix_inputs) for f in alt_files]
+    _report_possible(with_report)
     comparison = experiments.compare(base, alternatives, replications=replications, seed=seed,
                                      **_where(jobs, scheduler))
     out = Path(out_dir or Path("results") / "runs" / f"compare-{base.name}")
@@ -390,10 +413,12 @@ def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, 
         for results in [comparison.base, *comparison.alternatives]:
             results_io.write_files(results, staging / results.scenario.name, command=sys.argv)
         (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
+        _report_into(staging, with_report)
     click.echo(comparison_table(comparison))
     for note in comparison.notes:
         click.echo(f"note: {note}")
     click.echo(f"\nevery metric, system-wide and per stream: {out}/compare.csv")
+    _report_written(out, with_report)
 
 
 def comparison_table(comparison) -> str:
@@ -424,12 +449,15 @@ def comparison_table(comparison) -> str:
 @_jobs_option
 @_scheduler_option
 @_fix_inputs_option
+@_report_option
 @_friendly
-def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler, fix_inputs):
+def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler, fix_inputs,
+          with_report):
     """Run SCENARIO_FILE over a grid of parameter values, with the same seeds at every point."""
     from . import experiments
 
     scenario = _scenario(scenario_file, fix_inputs)
+    _report_possible(with_report)
     grid = {}
     for setting in settings:
         path, equals, values = setting.partition("=")
@@ -452,6 +480,7 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
         for point, results in zip(points, runs):
             results_io.write_files(results, staging / point.label, command=sys.argv)
         (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
+        _report_into(staging, with_report)
     parameters = list(grid)
     click.echo(f"{'point':<10} " + " ".join(f"{p.split('.')[-1]:>16}" for p in parameters)
                + f" {'occupancy':>10} {'p95':>8} {'full':>8} {'turned away':>12}")
@@ -461,6 +490,7 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
                    + f" {_fmt(m['occupancy_mean']['mean']):>10} {_fmt(m['occupancy_p95']['mean']):>8}"
                    f" {_fmt(m['probability_full']['mean']):>8} {_fmt(m['blocking_probability']['mean']):>12}")
     click.echo(f"\nevery metric with its interval: {out}/sweep.csv")
+    _report_written(out, with_report)
 
 
 @main.command("size")
@@ -475,13 +505,15 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
 @_jobs_option
 @_scheduler_option
 @_fix_inputs_option
+@_report_option
 @_friendly
 def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler,
-                 fix_inputs):
+                 fix_inputs, with_report):
     """The smallest number of beds at which every target holds with 95% confidence."""
     from . import experiments
 
     scenario = _scenario(scenario_file, fix_inputs)
+    _report_possible(with_report)
     try:
         parsed = [experiments.Target.parse(t) for t in targets]
     except ValueError as err:
@@ -496,7 +528,9 @@ def size_command(scenario_file, targets, min_beds, max_beds, replications, seed,
     out = Path(out_dir or Path("results") / "runs" / f"size-{scenario.name}")
     with results_io.atomic_folder(out) as staging:
         (staging / "size.csv").write_text(experiments.size_csv(sizing), encoding="utf-8")
+        (staging / "size.json").write_text(experiments.size_json(sizing, scenario), encoding="utf-8")
         (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
+        _report_into(staging, with_report)
     if sizing.analytic_start is not None:
         click.echo(f"Erlang B start: {sizing.analytic_start} beds")
     click.echo(f"tried: {', '.join(str(b) for b in sorted(sizing.trials))} beds")
@@ -511,4 +545,5 @@ def size_command(scenario_file, targets, min_beds, max_beds, replications, seed,
                     shown.append(f"{target.metric} {_fmt(stat['mean'])} {_interval(stat)}")
                 click.echo(f"  at {beds} beds: " + "; ".join(shown))
     click.echo(f"every count tried: {out}/size.csv")
+    _report_written(out, with_report)
     sys.exit(0 if sizing.answer is not None else 1)

@@ -352,3 +352,20 @@ def size_csv(sizing: Sizing) -> str:
             row += [_cell(_mean(values)), _cell(low), _cell(high)]
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
+
+
+def size_json(sizing: Sizing, scenario: Scenario) -> str:
+    """What size.csv does not say: the targets with their bounds, the answer and how it was found."""
+    first = next(iter(sizing.trials.values()), None)
+    data = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": first.results.seed if first else None,
+        "replications": len(first.results.replications) if first else None,
+        "targets": [{"metric": t.metric, "comparison": t.comparison, "bound": t.bound} for t in sizing.targets],
+        "answer": sizing.answer,
+        "analytic_start": sizing.analytic_start,
+        "reason": sizing.reason,
+        "tried": sorted(sizing.trials),
+    }
+    return json.dumps(rounded(data), indent=2, sort_keys=True) + "\n"

@@ -1,22 +1,19 @@
-"""Figures and a single-file HTML report of a results folder.
+"""A single-file HTML report of a results folder of capsim run, compare, sweep or size.
 
-`write_report(folder)` reads the files of a results folder (summary.json,
-occupancy.csv, occupancy_distribution.csv, stays.csv, scenario.yaml,
-manifest.json), never the Python `Results`, so that any folder can be
-reported on, and writes `report.html` into it: figures as inline SVG, CSS
-inline, no script and no external URL, so that it opens offline in any browser
-and prints on A4.
+`write_report(folder)` reads the files the command wrote (a run's summary.json,
+occupancy.csv, occupancy_distribution.csv, stays.csv, scenario.yaml and
+manifest.json; compare.csv and compare.json; sweep.csv; size.csv and
+size.json), never the Python objects, so that any folder can be reported on,
+and writes `report.html` into it: figures as inline SVG, CSS inline, no script
+and no external URL, so that it opens offline in any browser and prints on A4.
 
-The output is reproducible: the same folder gives a byte-identical report
-(matplotlib's date metadata is dropped, its SVG hash salt is fixed, text is
-kept as text rather than glyph paths, and no time stamp is written).
+The output is reproducible: the same folder gives a byte-identical report (see
+`sim.figures` for the figures; no time stamp and no path of the folder is written).
 
-matplotlib is in the `report` extra and imported only inside the functions
-that draw: `import sim.report` works without it, drawing raises
+The figures are drawn by `sim.figures`; this module reads the folders and
+assembles the pages. matplotlib (the `report` extra) is imported only when a
+figure is drawn: `import sim.report` works without it, writing a report raises
 `ReportUnavailable`.
-
-The figure helpers (`forest_plot_svg`, `sweep_plot_svg`, `size_plot_svg`) and
-`html_page` are also the building blocks of the compare, sweep and size reports.
 """
 
 from __future__ import annotations
@@ -25,35 +22,20 @@ import contextlib
 import csv
 import datetime as dt
 import html
-import io
 import json
 import math
 import os
 import re
 import secrets
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .figures import (ReportUnavailable, distribution_figure, fmt_num, fmt_pct, fmt_plain, finite,
+                      forest_plot_svg, heatmap_svg, occupancy_figure, outcomes_figure, require_matplotlib,
+                      size_plot_svg, stays_figure, sweep_plot_svg, to_float)
+
 REPORT_NAME = "report.html"
-INSTALL_HINT = "the report needs the report extra: pip install 'capsim[report]'"
-
-# Okabe-Ito: distinguishable by colour-blind readers and in greyscale print.
-BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, GREY = (
-    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
-STREAM_COLOURS = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, "#000000", YELLOW]
-
-OUTCOMES = [  # (summary key, label, colour), in the order of a stay's story
-    ("returned", "returned", GREEN),
-    ("released_court", "released by court", BLUE),
-    ("released_deadline", "released at the deadline", ORANGE),
-    ("still_detained", "still detained at the end", GREY),
-    ("turned_away", "turned away (no bed)", VERMILLION),
-    ("screened_out", "screened out (not detained)", PURPLE),
-    ("still_waiting", "still waiting at the end", YELLOW),  # drawn only when someone is
-]
-
 HEADLINE = [  # (metric, what it means)
     ("occupancy_mean", "beds in use, time-weighted mean"),
     ("occupancy_p95", "beds in use, 95th percentile of time"),
@@ -88,6 +70,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 td small, td .ci { color: #555; font-size: .9em; }
 code { font-size: .9em; }
 .bad { color: #b00020; font-weight: bold; }
+.sig { color: #b03a00; font-weight: bold; }
+div.pair { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 0 1.2rem; }
 @page { size: A4; margin: 15mm; }
 @media print {
   body { font-size: 10pt; max-width: none; margin: 0; padding: 0; }
@@ -99,88 +83,9 @@ code { font-size: .9em; }
 """.strip()
 
 
-class ReportUnavailable(RuntimeError):
-    """matplotlib (the `report` extra) is not installed."""
-
-    def __init__(self, message: str = INSTALL_HINT):
-        super().__init__(message)
-
 
 class NotAResultsFolder(FileNotFoundError):
     """The folder lacks the files a run's report is drawn from."""
-
-
-# --- matplotlib, lazily ---------------------------------------------------------------
-
-def require_matplotlib():
-    """matplotlib, on the Agg backend, or ReportUnavailable."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ReportUnavailable() from None
-    if "matplotlib.pyplot" not in sys.modules:
-        # Figures below are built as matplotlib.figure.Figure, never through pyplot, so
-        # they need no GUI; Agg keeps a later pyplot import in this process headless too.
-        matplotlib.use("Agg")
-    return matplotlib
-
-
-def _style() -> dict[str, Any]:
-    return {
-        "svg.fonttype": "none",  # text stays text: smaller, searchable, no glyph ids
-        "svg.hashsalt": "capsim",
-        "font.family": "sans-serif",
-        "font.sans-serif": ["DejaVu Sans", "Helvetica Neue", "Arial", "sans-serif"],
-        "font.size": 9,
-        "axes.titlesize": 10,
-        "axes.labelsize": 9,
-        "legend.fontsize": 8,
-        "legend.frameon": False,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": True,
-        "grid.color": "#d9d9d9",
-        "grid.linewidth": 0.6,
-        "axes.axisbelow": True,
-        "path.simplify": True,
-        "svg.image_inline": True,
-    }
-
-
-@contextlib.contextmanager
-def _figure(width: float = 8.0, height: float = 3.6):
-    """A Figure drawn in capsim's style (no pyplot, so no global figure registry)."""
-    matplotlib = require_matplotlib()
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context(_style()):
-        yield Figure(figsize=(width, height), layout="constrained")
-
-
-def _svg(fig, name: str, label: str) -> str:
-    """The figure as an <svg> element to inline in HTML.
-
-    Deterministic: no date, a salt of its own (so that the ids of two figures in
-    one page never clash), the XML header and the RDF metadata dropped (which
-    also drops their URLs), every id prefixed with the figure's name.
-    """
-    matplotlib = require_matplotlib()
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({**_style(), "svg.hashsalt": f"capsim-{name}"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue().decode("utf-8")
-    text = text[text.index("<svg"):]
-    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
-    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', text)
-    text = text.replace("url(#", f"url(#{name}-").replace('href="#', f'href="#{name}-')
-    end = text.index(">")
-    root = re.sub(r'\s(?:width|height)="[^"]*"', "", text[:end])
-    root += f' role="img" aria-label="{html.escape(label, quote=True)}"'
-    return root + text[end:].rstrip() + "\n"
-
-
-def _png(fig, path: Path) -> None:
-    fig.savefig(path, format="png", dpi=150, metadata={"Software": None})
 
 
 # --- reading a results folder -----------------------------------------------------------
@@ -198,10 +103,6 @@ def _read_yaml(path: Path) -> dict:
 def _read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
-
-
-def _float(text: str | None) -> float:
-    return float(text) if text not in (None, "") else math.nan
 
 
 def _date(value) -> dt.date | None:
@@ -276,7 +177,7 @@ class _Folder:
         day = _day(at, self.start)
         if math.isnan(day):
             return str(at)
-        text = f"day {_plain(day)}"
+        text = f"day {fmt_plain(day)}"
         if self.start is not None:
             text += f" ({(self.start + dt.timedelta(days=day)).isoformat()})"
         return text
@@ -284,51 +185,14 @@ class _Folder:
 
 # --- number formatting ------------------------------------------------------------------
 
-def _num(value) -> str:
-    """A number for people: no more digits than a planner reads."""
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    value = float(value)
-    if value == 0:
-        return "0"
-    size = abs(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 100:
-        return f"{value:.1f}"
-    if size >= 1:
-        text = f"{value:.2f}"
-        return text[:-3] if text.endswith(".00") else text
-    if size >= 1e-4:
-        return f"{value:.3g}"
-    return f"{value:.2e}"
-
-
-def _plain(value) -> str:
-    """An input as written (up to 6 significant digits, no grouping): 365.25, 0.15, 120."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    return f"{value:.6g}"
-
-
-def _pct(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{100 * value:.1f}%" if value >= 0.001 or value == 0 else f"{100 * value:.2g}%"
-
-
 def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
 def _interval(stat: dict | None) -> str:
-    if not stat or stat.get("ci95_low") is None or stat.get("ci95_high") is None:
+    if not stat or not finite(stat.get("ci95_low")) or not finite(stat.get("ci95_high")):
         return "—"
-    return f"[{_num(stat['ci95_low'])}, {_num(stat['ci95_high'])}]"
+    return f"[{fmt_num(stat['ci95_low'])}, {fmt_num(stat['ci95_high'])}]"
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -390,299 +254,11 @@ def html_page(title: str, sections: Sequence[tuple[str, str]], *, lead: str = ""
     return "\n".join(parts)
 
 
-# --- the figures of a run -----------------------------------------------------------------
-
-def _time_axis(folder: _Folder, rows: list[dict[str, str]]):
-    """x values of occupancy.csv (dates when it has a date column) and whether they are dates."""
-    if rows and rows[0].get("date"):
-        return [dt.date.fromisoformat(row["date"]) for row in rows], True
-    return [float(row["day"]) for row in rows], False
-
-
-def occupancy_figure(folder: _Folder):
-    rows = folder.occupancy
-    x, dated = _time_axis(folder, rows)
-    mean = [_float(r["occupancy_mean"]) for r in rows]
-    low = [_float(r.get("occupancy_p05")) for r in rows]
-    high = [_float(r.get("occupancy_p95")) for r in rows]
-    capacity = [_float(r["capacity"]) for r in rows]
-    with _figure(8.0, 3.6) as fig:
-        ax = fig.add_subplot()
-        warm = [xi for xi, r in zip(x, rows) if r.get("window") == "warmup"]
-        if warm:
-            end = next((xi for xi, r in zip(x, rows) if r.get("window") != "warmup"), x[-1])
-            ax.axvspan(x[0], end, color="#eeeeee", lw=0, label="warm-up (not measured)", zorder=0)
-        ax.fill_between(x, low, high, color=SKY, alpha=0.35, lw=0, label="5-95% of replications")
-        ax.plot(x, mean, color=BLUE, lw=1.4, label="mean occupancy")
-        ax.step(x, capacity, where="post", color=VERMILLION, lw=1.4, label="capacity (beds)")
-        ax.set_ylabel("beds in use")
-        ax.set_xlabel("date" if dated else "day (0 = start of the warm-up)")
-        ax.set_xlim(x[0], x[-1])
-        top = max(v for v in capacity + high + mean if not math.isnan(v))
-        ax.set_ylim(0, top * 1.08 if top > 0 else 1)
-        if dated:
-            import matplotlib.dates as mdates
-
-            locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        ax.legend(loc="lower right", ncols=2)
-        ax.set_title("Occupancy over time")
-        return _svg(fig, "occupancy", "Occupancy over time: mean, 5-95% band, capacity and warm-up"), fig
-
-
-def distribution_figure(folder: _Folder):
-    rows = folder.distribution
-    levels = [int(r["occupancy"]) for r in rows]
-    shares = [_float(r["share_of_time"]) for r in rows]
-    steps = folder.capacity_steps()
-    full = (folder.summary.get("metrics") or {}).get("probability_full") or {}
-    with _figure(8.0, 3.2) as fig:
-        ax = fig.add_subplot()
-        if levels:
-            edges = [level - 0.5 for level in levels] + [levels[-1] + 0.5]
-            ax.stairs([100 * s for s in shares], edges, fill=True, color=BLUE, alpha=0.85,
-                      label="share of the measured time")
-        seen = set()
-        for i, (_, beds, at) in enumerate(steps):
-            if beds in seen:
-                continue
-            seen.add(beds)
-            label = f"capacity {beds}" + ("" if i == 0 else f" (from {folder.when(at)})")
-            ax.axvline(beds, color=VERMILLION, lw=1.4, ls="-" if i == 0 else "--", label=label)
-        marks = [level for level, share in zip(levels, shares) if share > 0] + [beds for _, beds, _ in steps]
-        if marks:
-            pad = max(2.0, 0.03 * (max(marks) - min(marks)))
-            ax.set_xlim(max(-0.5, min(marks) - pad), max(marks) + pad)
-        if full.get("mean") is not None:
-            text = f"full (no free bed): {_pct(full['mean'])} of the time"
-            if full.get("ci95_low") is not None:
-                text += f"\n95% interval [{_pct(full['ci95_low'])}, {_pct(full['ci95_high'])}]"
-            ax.text(0.01, 0.97, text, transform=ax.transAxes, va="top", ha="left",
-                    bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#bbbbbb"})
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("beds in use")
-        ax.set_ylabel("% of the measured time")
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper right")
-        ax.set_title("Time-weighted occupancy distribution (measured window)")
-        return _svg(fig, "distribution", "Distribution of the occupancy over the measured time, with capacity"), fig
-
-
-def outcomes_figure(folder: _Folder):
-    streams = folder.summary.get("streams") or {}
-    names = folder.streams
-    bars = [("all streams", folder.summary.get("metrics") or {})] + [(n, streams[n]) for n in names]
-    if len(names) == 1:
-        bars = bars[1:]
-    bars.reverse()  # barh draws bottom-up: the system on top
-    height = 1.2 + 0.42 * len(bars)
-    with _figure(8.0, max(2.4, height)) as fig:
-        ax = fig.add_subplot()
-        outcomes = [o for o in OUTCOMES if o[0] != "still_waiting"
-                    or any(((stats.get(o[0]) or {}).get("mean") or 0.0) > 0 for _, stats in bars)]
-        totals = []
-        for label, stats in bars:
-            totals.append(sum((stats.get(key) or {}).get("mean") or 0.0 for key, _, _ in outcomes))
-        y = list(range(len(bars)))
-        left = [0.0] * len(bars)
-        for key, label, colour in outcomes:
-            widths = []
-            for (name, stats), total in zip(bars, totals):
-                value = (stats.get(key) or {}).get("mean") or 0.0
-                widths.append(100 * value / total if total else 0.0)
-            ax.barh(y, widths, left=left, color=colour, label=label, height=0.62, edgecolor="white", lw=0.5)
-            for yi, (l, w) in enumerate(zip(left, widths)):
-                if w >= 6:
-                    ax.text(l + w / 2, yi, f"{w:.0f}%", ha="center", va="center", fontsize=7,
-                            color="white" if colour not in (YELLOW, GREY, ORANGE) else "black")
-            left = [l + w for l, w in zip(left, widths)]
-        ax.set_yticks(y, [name for name, _ in bars])
-        for yi, total in enumerate(totals):
-            ax.text(101, yi, f"n = {_num(total)}", va="center", ha="left", fontsize=7.5)
-        ax.set_xlim(0, 116)
-        ax.set_xticks([0, 20, 40, 60, 80, 100])
-        ax.set_xlabel("% of the people of the stream (mean per replication over the measured window)")
-        ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3)
-        return _svg(fig, "outcomes", "Outcomes per stream as stacked bars"), fig
-
-
-def stays_figure(folder: _Folder):
-    by_stream: dict[str, list[tuple[float, float]]] = {}
-    for row in folder.stays:
-        days = _float(row["los_days"])
-        if not math.isnan(days):
-            by_stream.setdefault(row["stream"], []).append((days, float(row["quantile"])))
-    names = [n for n in folder.streams if n in by_stream] + sorted(set(by_stream) - set(folder.streams))
-    longest = max((d for points in by_stream.values() for d, _ in points), default=1.0)
-    with _figure(8.0, 3.8 + 0.16 * len(names)) as fig:
-        ax = fig.add_subplot()
-        limit = longest * 1.1
-        off_scale = []
-        maxima: dict[float, list[int]] = {}  # a line per distinct maximum detention, with its streams
-        for i, name in enumerate(names):
-            colour = STREAM_COLOURS[i % len(STREAM_COLOURS)]
-            points = sorted(by_stream[name])
-            ax.step([d for d, _ in points], [100 * q for _, q in points], where="post", color=colour, lw=1.5,
-                    label=name)
-            maximum = folder.max_detention(name)
-            if maximum is not None:
-                maxima.setdefault(float(maximum), []).append(i)
-        for maximum, members in sorted(maxima.items()):
-            who = (", ".join(names[i] for i in members) if len(members) <= 2 else f"{len(members)} streams")
-            if maximum <= 1.5 * longest:
-                limit = max(limit, maximum * 1.04)
-                colour = STREAM_COLOURS[members[0] % len(STREAM_COLOURS)] if len(members) == 1 else "#333333"
-                ax.axvline(maximum, color=colour, ls="--", lw=1.0,
-                           label=f"maximum detention {_plain(maximum)} d ({who})")
-            else:
-                off_scale.append(f"maximum detention {_plain(maximum)} d ({who}): off scale")
-        ax.set_xlim(0, limit)
-        ax.set_ylim(0, 100)
-        ax.set_xlabel("length of stay (days)")
-        ax.set_ylabel("% of stays at most this long")
-        if off_scale:
-            ax.text(0.99, 0.03, "\n".join(off_scale), transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5)
-        if names:
-            fig.legend(loc="outside lower center", ncols=2)
-        else:
-            ax.text(0.5, 0.5, "no stay ended in the measured window", transform=ax.transAxes, ha="center")
-        ax.set_title("Length of stay per stream (ECDF of the stays, percentiles 1-99, replications pooled)")
-        return _svg(fig, "stays", "Length of stay per stream as empirical distribution functions"), fig
-
-
-# --- figures for compare, sweep and size --------------------------------------------------
-
-def _finite(value) -> bool:
-    return value is not None and not (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
-
-
-def forest_plot_svg(rows: Sequence[dict], *, title: str = "Differences (alternative − base) with 95% intervals",
-                    xlabel: str = "difference", name: str = "forest") -> str:
-    """A forest plot: one row per difference with its interval; significant ones highlighted.
-
-    rows: dicts {label, difference, ci95_low, ci95_high, significant}, drawn top to bottom.
-    Rows on one plot share an axis: give it differences of one metric (or of comparable scale).
-    """
-    with _figure(8.0, max(2.4, 1.2 + 0.32 * len(rows))) as fig:
-        ax = fig.add_subplot()
-        n = len(rows)
-        for i, row in enumerate(rows):
-            y = n - 1 - i
-            colour = VERMILLION if row.get("significant") else GREY
-            if _finite(row.get("ci95_low")) and _finite(row.get("ci95_high")):
-                ax.plot([row["ci95_low"], row["ci95_high"]], [y, y], color=colour, lw=2.2 if row.get("significant")
-                        else 1.4, solid_capstyle="butt")
-            if _finite(row.get("difference")):
-                ax.plot([row["difference"]], [y], "o" if row.get("significant") else "o", color=colour,
-                        ms=6 if row.get("significant") else 4.5, mfc=colour if row.get("significant") else "white")
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(range(n), [str(row.get("label", "")) for row in reversed(rows)])
-        ax.set_ylim(-0.7, n - 0.3)
-        ax.grid(axis="y", visible=False)
-        ax.set_xlabel(xlabel)
-        ax.set_title(title)
-        from matplotlib.lines import Line2D
-
-        handles = [Line2D([], [], color=VERMILLION, marker="o", lw=2.2, label="significant (interval excludes 0)"),
-                   Line2D([], [], color=GREY, marker="o", mfc="white", lw=1.4, label="not significant")]
-        fig.legend(handles=handles, loc="outside lower center", ncols=2)
-        return _svg(fig, name, title)
-
-
-def _positions(values: Sequence) -> tuple[list[float], list[str] | None]:
-    """Numeric x positions of swept values; categories (0, 1, ...) when they are not numbers."""
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return [float(v) for v in values], None
-    try:
-        return [float(v) for v in values], None
-    except (TypeError, ValueError):
-        return list(map(float, range(len(values)))), [str(v) for v in values]
-
-
-def sweep_plot_svg(parameter: str, points: Sequence[dict], *, metric: str = "", name: str = "sweep") -> str:
-    """A metric against a swept parameter, with its 95% interval band.
-
-    points: dicts {value, mean, ci95_low, ci95_high}, in the order to draw them;
-    values that are not numbers are placed as categories.
-    """
-    x, categories = _positions([p["value"] for p in points])
-    order = sorted(range(len(points)), key=lambda i: x[i]) if categories is None else list(range(len(points)))
-    xs = [x[i] for i in order]
-    nan = math.nan
-    mean = [points[i]["mean"] if _finite(points[i].get("mean")) else nan for i in order]
-    low = [points[i]["ci95_low"] if _finite(points[i].get("ci95_low")) else nan for i in order]
-    high = [points[i]["ci95_high"] if _finite(points[i].get("ci95_high")) else nan for i in order]
-    title = f"{metric or 'metric'} against {parameter}"
-    with _figure(6.5, 3.2) as fig:
-        ax = fig.add_subplot()
-        ax.fill_between(xs, low, high, color=SKY, alpha=0.35, lw=0, label="95% interval")
-        ax.plot(xs, mean, color=BLUE, marker="o", ms=4, lw=1.4, label="mean")
-        if categories is not None:
-            ax.set_xticks(xs, [categories[i] for i in order])
-        ax.set_xlabel(parameter)
-        ax.set_ylabel(metric)
-        ax.set_title(title)
-        ax.legend(loc="best")
-        return _svg(fig, name, title)
-
-
-def _target_parts(target) -> tuple[float | None, str, str]:
-    """(bound, label, metric) of a target: a number, 'metric<=value', or an object with .bound/.metric."""
-    if target is None:
-        return None, "", ""
-    if isinstance(target, (int, float)):
-        return float(target), f"target {_plain(float(target))}", ""
-    if hasattr(target, "bound"):
-        metric, comparison = getattr(target, "metric", ""), getattr(target, "comparison", "")
-        return float(target.bound), f"target {metric}{comparison}{_plain(float(target.bound))}", metric
-    match = re.match(r"^\s*([\w.]+)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$", str(target))
-    if match:
-        return float(match.group(3)), f"target {match.group(1)}{match.group(2)}{match.group(3)}", match.group(1)
-    return None, str(target), ""
-
-
-def size_plot_svg(rows: Sequence[dict], target, answer: int | None, *, metric: str = "",
-                  name: str = "size") -> str:
-    """The target metric against beds with its 95% interval, the target line and the answer.
-
-    rows: dicts {beds, mean, ci95_low, ci95_high}; target: the bound (a number,
-    a string such as 'probability_full<=0.01', or sim.experiments.Target);
-    answer: the smallest number of beds that meets it (None when none does).
-    """
-    bound, target_label, target_metric = _target_parts(target)
-    metric = metric or target_metric
-    rows = sorted(rows, key=lambda r: r["beds"])
-    beds = [r["beds"] for r in rows]
-    mean = [r["mean"] if _finite(r.get("mean")) else math.nan for r in rows]
-    title = f"{metric or 'target metric'} against beds"
-    with _figure(6.5, 3.2) as fig:
-        ax = fig.add_subplot()
-        for r, m in zip(rows, mean):
-            if _finite(r.get("ci95_low")) and _finite(r.get("ci95_high")):
-                ax.plot([r["beds"], r["beds"]], [r["ci95_low"], r["ci95_high"]], color=BLUE, lw=1.4)
-        ax.plot(beds, mean, color=BLUE, marker="o", ms=4, lw=1.0, label="mean and 95% interval")
-        if bound is not None:
-            ax.axhline(bound, color=VERMILLION, ls="--", lw=1.2, label=target_label)
-        if answer is not None:
-            ax.axvline(answer, color=GREEN, lw=1.4, label=f"answer: {answer} beds")
-            ax.annotate(f"{answer} beds", xy=(answer, 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(-4, -12), textcoords="offset points", ha="right", color=GREEN, fontsize=8)
-        ax.set_xlabel("beds")
-        ax.set_ylabel(metric)
-        ax.set_title(title)
-        ax.legend(loc="best")
-        return _svg(fig, name, title)
-
-
 # --- the tables of a run ----------------------------------------------------------------
 
 def _analytic_verdict(folder: _Folder, metric: str, exact: float) -> str:
     """Is `exact` inside the simulated 99% interval (the CLI's warning rule)?"""
-    column = [_float(r.get(metric)) for r in folder.replications or []]
+    column = [to_float(r.get(metric)) for r in folder.replications or []]
     column = [v for v in column if not math.isnan(v)]
     if len(column) >= 2:
         if max(column) == min(column):
@@ -713,16 +289,16 @@ def headline_html(folder: _Folder) -> str:
     rows = []
     for metric, text in shown:
         stat = metrics[metric]
-        row = [f"<code>{metric}</code>", _esc(text), _num(stat.get("mean")), _interval(stat)]
+        row = [f"<code>{metric}</code>", _esc(text), fmt_num(stat.get("mean")), _interval(stat)]
         if covered:
             exact = analytic.get(metric)
-            row.append(f"{_num(exact)}<br><small>{_analytic_verdict(folder, metric, exact)}</small>"
+            row.append(f"{fmt_num(exact)}<br><small>{_analytic_verdict(folder, metric, exact)}</small>"
                        if exact is not None else "")
         rows.append(row)
     parts = [html_table(header, rows, numeric=(2, 3, 4) if covered else (2, 3))]
     if covered:
         parts.append(f'<p class="note">Analytic check: the scenario is an M/G/c/c loss system; Erlang B on the '
-                     f'offered load a = {_num(analytic["offered_load"])} erlangs gives the share turned away, and '
+                     f'offered load a = {fmt_num(analytic["offered_load"])} erlangs gives the share turned away, and '
                      f'a (1 − B) the mean occupancy, whatever the shape of the stay distribution.</p>')
     elif analytic.get("reason"):
         parts.append(f'<p class="note">Analytic check: not applicable ({_esc(analytic["reason"])}).</p>')
@@ -734,7 +310,7 @@ def headline_html(folder: _Folder) -> str:
             row = [f"<code>{metric}</code>"]
             for name in names:
                 stat = (streams.get(name) or {}).get(metric)
-                row.append(f'{_num((stat or {}).get("mean"))}<br><span class="ci">{_interval(stat)}</span>'
+                row.append(f'{fmt_num((stat or {}).get("mean"))}<br><span class="ci">{_interval(stat)}</span>'
                            if stat else "—")
             rows.append(row)
         parts.append(html_table(["metric"] + [_esc(n) for n in names], rows, numeric=range(1, len(names) + 1)))
@@ -748,7 +324,7 @@ def _distribution(spec) -> str:
     if spec is None:
         return "—"
     if isinstance(spec, (int, float)):
-        return f"fixed {_plain(spec)} d"
+        return f"fixed {fmt_plain(spec)} d"
     if not isinstance(spec, dict):
         return _esc(spec)
     family = spec.get("dist", "?")
@@ -758,20 +334,20 @@ def _distribution(spec) -> str:
             continue
         if isinstance(value, list):
             numbers = [v for v in value if isinstance(v, (int, float))]
-            span = f", {_plain(min(numbers))}–{_plain(max(numbers))}" if numbers else ""
+            span = f", {fmt_plain(min(numbers))}–{fmt_plain(max(numbers))}" if numbers else ""
             params.append(f"{len(value)} {key}{span}")
         else:
-            params.append(f"{key} {_plain(value)}")
+            params.append(f"{key} {fmt_plain(value)}")
     return _esc(f"{family} ({', '.join(params)})" if params else family)
 
 
 def _arrivals(folder: _Folder, spec: dict) -> str:
     arrivals = spec.get("arrivals") or {}
     if arrivals.get("rate") is not None:
-        return f"Poisson, {_plain(arrivals['rate'])}/day"
+        return f"Poisson, {fmt_plain(arrivals['rate'])}/day"
     pieces = arrivals.get("schedule") or []
     return "Poisson, schedule: " + "; ".join(
-        f"{_plain(piece.get('rate'))}/day from {_esc(folder.when(piece.get('from')))}" for piece in pieces)
+        f"{fmt_plain(piece.get('rate'))}/day from {_esc(folder.when(piece.get('from')))}" for piece in pieces)
 
 
 def _when_full(spec: dict) -> str:
@@ -794,19 +370,19 @@ def inputs_html(folder: _Folder) -> str:
     for stream in folder.scenario.get("streams") or []:
         origins = stream.get("origins") or [{}]
         court = stream.get("court_release")
-        court_text = (f"{_plain(court.get('probability'))} after {_distribution(court.get('time'))}"
+        court_text = (f"{fmt_plain(court.get('probability'))} after {_distribution(court.get('time'))}"
                       if court else "none")
         maximum = folder.max_detention(stream.get("name"))
         span = f' rowspan="{len(origins)}"' if len(origins) > 1 else ""
         for i, origin in enumerate(origins):
-            own = [f"{_esc(origin.get('name', '—'))} ({_plain(origin.get('share'))})",
-                   _plain(origin.get("return_probability")), _distribution(origin.get("time_to_return"))]
+            own = [f"{_esc(origin.get('name', '—'))} ({fmt_plain(origin.get('share'))})",
+                   fmt_plain(origin.get("return_probability")), _distribution(origin.get("time_to_return"))]
             if i == 0:
                 cells = [(_esc(stream.get("name")), span), (_arrivals(folder, stream), span),
-                         (_plain(stream.get("screened_out", 0.0)), span)]
+                         (fmt_plain(stream.get("screened_out", 0.0)), span)]
                 cells += [(c, "") for c in own]
                 cells += [(court_text, span),
-                          (f"{_plain(maximum)} d" + ("" if stream.get("max_detention") is not None else
+                          (f"{fmt_plain(maximum)} d" + ("" if stream.get("max_detention") is not None else
                                                    " (scenario default)"), span),
                           (_when_full(stream), span)]
             else:
@@ -819,7 +395,7 @@ def inputs_html(folder: _Folder) -> str:
     extra = f"Beds: {capacity}."
     cost = folder.scenario.get("cost_per_bed_day")
     if cost is not None:
-        extra += f" Cost per bed-day: {_plain(cost)}."
+        extra += f" Cost per bed-day: {fmt_plain(cost)}."
     extra += (" Durations in days; distributions by their family and parameters (days). A stay ends at the first "
               "of a successful return (with the origin's probability, after its time to return), a court release "
               "(with its probability, after its time) and the maximum detention.")
@@ -838,6 +414,39 @@ def _purposes(folder: _Folder) -> str:
             purposes.append("patience")
         lines.append(f"<code>{_esc(name)}</code>: {_esc(', '.join(purposes))}")
     return "<br>".join(lines)
+
+
+def _command(manifest: dict) -> str:
+    command = manifest.get("command")
+    return f" Command: <code>{_esc(' '.join(map(str, command)))}</code>." if command else ""
+
+
+def _software(manifest: dict) -> str:
+    versions = manifest.get("versions") or {}
+    software = ", ".join(f"{_esc(k)} {_esc(v)}" for k, v in versions.items()) or "not recorded (no manifest.json)"
+    return software + f". Report drawn with matplotlib {_esc(require_matplotlib().__version__)}."
+
+
+def _system(manifest: dict) -> str:
+    system = _esc(manifest.get("platform") or "not recorded")
+    if manifest.get("jobs") is not None:
+        system += f"; {_esc(manifest['jobs'])} worker process(es)"
+    if manifest.get("wall_seconds") is not None:
+        system += f"; wall time {fmt_num(manifest['wall_seconds'])} s"
+    return system
+
+
+def _seed_tree(seed, replications) -> str:
+    return (f"numpy SeedSequence: replication r uses "
+            f"<code>SeedSequence({_esc(seed)}).spawn({_esc(replications)})[r]</code>. Inside a replication, "
+            f"each stream and purpose has a PCG64 generator of its own, its spawn key derived from the names "
+            f"(SHA-256), never from positions, so that scenarios that differ only in beds or rules see the same "
+            f"people with the same fates (common random numbers), whatever the number of worker processes.")
+
+
+STRESS_CITATION = ('<p class="note">STRESS-DES: Monks T, Currie CSM, Onggo BS, Robinson S, Kunc M, Taylor SJE (2019). '
+                   "Strengthening the reporting of empirical simulation studies: Introducing the STRESS guidelines. "
+                   "Journal of Simulation 13(1):55-67.</p>")
 
 
 def stress_html(folder: _Folder) -> str:
@@ -859,36 +468,26 @@ def stress_html(folder: _Folder) -> str:
     if folder.start is not None and warmup is not None:
         first = folder.start + dt.timedelta(days=float(warmup))
         init = (f"Empty at day 0 ({folder.start.isoformat()}): nobody detained, nobody waiting. Warm-up of "
-                f"{_plain(warmup)} days (to {first.isoformat()}), not measured.")
+                f"{fmt_plain(warmup)} days (to {first.isoformat()}), not measured.")
     else:
-        init = f"Empty at day 0: nobody detained, nobody waiting. Warm-up of {_plain(warmup)} days, not measured."
+        init = f"Empty at day 0: nobody detained, nobody waiting. Warm-up of {fmt_plain(warmup)} days, not measured."
     if folder.start is not None and warmup is not None and horizon is not None:
         begin = folder.start + dt.timedelta(days=float(warmup))
         end = folder.start + dt.timedelta(days=float(warmup) + float(horizon))
-        length = (f"Measured window of {_plain(horizon)} days, from {begin.isoformat()} to {end.isoformat()} "
-                  f"(day {_plain(warmup)} to day {_plain(float(warmup) + float(horizon))}).")
+        length = (f"Measured window of {fmt_plain(horizon)} days, from {begin.isoformat()} to {end.isoformat()} "
+                  f"(day {fmt_plain(warmup)} to day {fmt_plain(float(warmup) + float(horizon))}).")
     else:
-        length = f"Measured window of {_plain(horizon)} days after the warm-up."
+        length = f"Measured window of {fmt_plain(horizon)} days after the warm-up."
     estimation = f"{_esc(replications)} independent replications, seed {_esc(seed)}."
     precision = summary.get("precision")
     if precision:
         estimation += (f" The number of replications came from a precision target: add replications until the "
                        f"95% half-width of occupancy_mean, probability_full, blocking_probability and return_rate "
-                       f"is within {_plain(precision.get('precision'))} of the mean (Hoad, Robinson and Davies 2010, "
-                       f"with look-ahead); {'reached' if precision.get('reached') else 'not reached'} with "
+                       f"is within {fmt_plain(precision.get('precision'))} of the mean (Hoad, Robinson and Davies "
+                       f"2010, with look-ahead); {'reached' if precision.get('reached') else 'not reached'} with "
                        f"{_esc(precision.get('replications'))} replications ({_esc(precision.get('reason', ''))}).")
-    command = manifest.get("command")
-    if command:
-        estimation += f" Command: <code>{_esc(' '.join(map(str, command)))}</code>."
-    versions = manifest.get("versions") or {}
-    software = ", ".join(f"{_esc(k)} {_esc(v)}" for k, v in versions.items()) or "not recorded (no manifest.json)"
-    software += f". Report drawn with matplotlib {_esc(require_matplotlib().__version__)}."
-    sampling = (f"numpy SeedSequence: replication r uses "
-                f"<code>SeedSequence({_esc(seed)}).spawn({_esc(replications)})[r]</code>. Inside a replication, "
-                f"each stream and purpose has a PCG64 generator of its own, its spawn key derived from the names "
-                f"(SHA-256), never from positions, so that scenarios that differ only in beds or rules see the same "
-                f"people with the same fates (common random numbers), whatever the number of worker processes. "
-                f"Generators:<br>{_purposes(folder)}")
+    estimation += _command(manifest)
+    sampling = _seed_tree(seed, replications) + f" Generators:<br>{_purposes(folder)}"
     execution = ("Event scheduling with SimPy: arrivals (batch-drawn from the inverse cumulative rate), capacity "
                  "and rate changes, the warm-up reset and the daily occupancy samples are SimPy events. A stay's end "
                  "is known at admission (the first of return, court release and the maximum detention), so "
@@ -896,27 +495,19 @@ def stress_html(folder: _Folder) -> str:
                  "times before anything else happens. A capacity cut never evicts anyone. Every replication is "
                  "checked against the conservation laws (present + admitted = returned + released + still detained; "
                  "requests = admitted + turned away + still waiting).")
-    system = _esc(manifest.get("platform") or "not recorded")
-    if manifest.get("jobs") is not None:
-        system += f"; {_esc(manifest['jobs'])} worker process(es)"
-    if manifest.get("wall_seconds") is not None:
-        system += f"; wall time {_num(manifest['wall_seconds'])} s"
     items = [
         ("1.2", "Model outputs", outputs),
         ("3.3", "Input parameters", inputs_html(folder)),
         ("4.1", "Initialisation", init),
         ("4.2", "Run length", length),
         ("4.3", "Estimation approach", estimation),
-        ("5.1", "Software or programming language", software),
+        ("5.1", "Software or programming language", _software(manifest)),
         ("5.2", "Random sampling", sampling),
         ("5.3", "Model execution", execution),
-        ("5.4", "System specification", system),
+        ("5.4", "System specification", _system(manifest)),
     ]
     rows = [[number, _esc(topic), body] for number, topic, body in items]
-    return (html_table(["item", "topic", "this study"], rows)
-            + '\n<p class="note">STRESS-DES: Monks T, Currie CSM, Onggo BS, Robinson S, Kunc M, Taylor SJE (2019). '
-              "Strengthening the reporting of empirical simulation studies: Introducing the STRESS guidelines. "
-              "Journal of Simulation 13(1):55-67.</p>")
+    return html_table(["item", "topic", "this study"], rows) + "\n" + STRESS_CITATION
 
 
 # --- the report of a run ----------------------------------------------------------------
@@ -937,25 +528,28 @@ FIGURES = {  # name: (drawer, the file it needs, caption)
 }
 
 
-def report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
-    """The report of a results folder as HTML text (PNG copies of the figures into `png_dir`)."""
-    require_matplotlib()
-    folder = _Folder(Path(results_dir))
-    scenario = folder.scenario
+def _figures_of_run(folder: _Folder, png_dir: Path | None) -> dict[str, str]:
     figures = {}
     for name, (draw, needs, caption) in FIGURES.items():
         data = getattr(folder, needs) if needs else folder.summary.get("streams")
         if not data:
             figures[name] = f'<p class="note">No data for this figure ({_esc(needs or "streams")} missing).</p>'
             continue
-        svg, fig = draw(folder)
-        if png_dir is not None:
-            _png(fig, png_dir / f"{name}.png")
+        svg = draw(folder, png=png_dir / f"{name}.png" if png_dir is not None else None)
         figures[name] = figure_html(svg, _esc(caption))
+    return figures
+
+
+def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
+    """The report of a results folder of `capsim run` as HTML text (PNG copies of the figures into `png_dir`)."""
+    require_matplotlib()
+    folder = _Folder(Path(results_dir))
+    scenario = folder.scenario
+    figures = _figures_of_run(folder, png_dir)
     summary = folder.summary
     meta = [f"seed {_esc(summary.get('seed'))}", f"{_esc(summary.get('replications'))} replications",
-            f"warm-up {_plain(summary.get('warmup_days'))} days",
-            f"measured {_plain(summary.get('horizon_days'))} days"]
+            f"warm-up {fmt_plain(summary.get('warmup_days'))} days",
+            f"measured {fmt_plain(summary.get('horizon_days'))} days"]
     if folder.start is not None:
         meta.append(f"day 0 = {folder.start.isoformat()}")
     if summary.get("capsim_version"):
@@ -977,6 +571,353 @@ def report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
     return html_page(f"capsim report: {folder.name}", sections, lead=lead)
 
 
+# --- compare, sweep and size ---------------------------------------------------------------
+
+def _id(text: str) -> str:
+    """A name safe in an id and a file name: brussels_south.probability_full -> brussels_south-probability_full."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")
+
+
+def _cell(value, low, high) -> str:
+    """A mean and its interval in one table cell."""
+    stat = {"mean": value, "ci95_low": low, "ci95_high": high}
+    return f'{fmt_num(value)}<br><span class="ci">{_interval(stat)}</span>'
+
+
+def _experiment_page(title: str, description: str, facts: Sequence[str], sections: list[tuple[str, str]], *,
+                     approach: str, manifest: dict, seed, replications) -> str:
+    """The page of a compare, sweep or size folder: the description (HTML) and a line of facts under the
+    title, the sections, then the method (STRESS-DES items) with `approach` as its estimation approach."""
+    facts = [*facts, f"seed {_esc(seed)}"]
+    if (manifest.get("versions") or {}).get("capsim"):
+        facts.append(f"capsim {_esc(manifest['versions']['capsim'])}")
+    lead = f'<p class="lead">{description}</p>\n' if description else ""
+    lead += f'<p class="meta">{" · ".join(facts)}</p>'
+    sections = [*sections, ("Method and reproducibility", _method_html(approach, manifest, seed, replications))]
+    return html_page(title, sections, lead=lead)
+
+
+def _method_html(approach: str, manifest: dict, seed, replications) -> str:
+    """The STRESS-DES items an experiment's folder documents: estimation, random numbers, software, system."""
+    items = [
+        ("4.3", "Estimation approach", approach + f" {_esc(replications)} replications, seed {_esc(seed)}."
+         + _command(manifest)),
+        ("5.2", "Random sampling", _seed_tree(seed, replications)),
+        ("5.1", "Software or programming language", _software(manifest)),
+        ("5.4", "System specification", _system(manifest)),
+    ]
+    rows = [[number, _esc(topic), body] for number, topic, body in items]
+    return html_table(["item", "topic", "this study"], rows) + "\n" + STRESS_CITATION
+
+
+def _run_summary(folder: Path) -> dict:
+    path = folder / "summary.json"
+    return _read_json(path) if path.is_file() else {}
+
+
+def _run_scenario(folder: Path) -> dict:
+    path = folder / "scenario.yaml"
+    return _read_yaml(path) if path.is_file() else {}
+
+
+def _figure_block(draw, png_dir: Path | None, name: str, caption: str, **kwargs) -> str:
+    svg = draw(**kwargs, name=name, png=png_dir / f"{name}.png" if png_dir is not None else None)
+    return figure_html(svg, caption)
+
+
+COMPARE_METHOD = (
+    "Common random numbers: replication r of every scenario draws from the same seeds, so the same people "
+    "arrive with the same fates wherever the scenarios share a stream. For each metric, the difference "
+    "alternative − base is taken replication by replication; the table and the forest plots give the mean "
+    "difference and its paired Student-t 95% interval, mean ± t<sub>0.975, R−1</sub> · s / √R (zero width when "
+    "every replication gives the same difference). A difference is <span class=\"sig\">significant</span> when "
+    "its interval excludes zero; there is no correction for the number of metrics, so about one metric in twenty "
+    "with no real difference is flagged by chance.")
+
+
+def compare_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
+    """The report of a folder of `capsim compare` (compare.csv, compare.json and a results folder per scenario)."""
+    require_matplotlib()
+    folder = Path(results_dir)
+    info = _read_json(folder / "compare.json") if (folder / "compare.json").is_file() else {}
+    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    differences = [{"scenario": row["scenario"], "metric": row["metric"], "base_mean": to_float(row["base_mean"]),
+                    "alt_mean": to_float(row["alt_mean"]), "difference": to_float(row["difference"]),
+                    "ci95_low": to_float(row["ci95_low"]), "ci95_high": to_float(row["ci95_high"]),
+                    "significant": row["significant"] == "true"}
+                   for row in _read_csv(folder / "compare.csv")]
+    alternatives = list(dict.fromkeys(d["scenario"] for d in differences))
+    runs = sorted(p.name for p in folder.iterdir() if (p / "summary.json").is_file())
+    base = info.get("base") or next((name for name in runs if name not in alternatives), "base")
+    base_summary = _run_summary(folder / base)
+    seed = info.get("seed", base_summary.get("seed"))
+    replications = info.get("replications", base_summary.get("replications"))
+
+    scenario_rows = []
+    for role, name in [("base", base)] + [("alternative", name) for name in alternatives]:
+        scenario = _run_scenario(folder / name)
+        capacity = scenario.get("capacity") or {}
+        beds = fmt_plain(capacity.get("beds")) + (f" ({len(capacity['changes'])} changes)"
+                                                  if capacity.get("changes") else "")
+        streams = ", ".join(_esc(s.get("name")) for s in scenario.get("streams") or []) or "—"
+        scenario_rows.append([_esc(name), role, _esc(scenario.get("description", "")), beds, streams])
+    scenarios = (html_table(["scenario", "role", "description", "beds", "streams"], scenario_rows, numeric=(3,))
+                 + '\n<p class="note">Each scenario\'s own results folder is in the folder of this report, under '
+                   "its name; <code>capsim report</code> on it draws its full report.</p>")
+    for note in info.get("notes") or []:
+        scenarios += f'\n<p class="note">Note: {_esc(note)}</p>'
+
+    meaning = dict(HEADLINE)
+    headline = []
+    for alt in alternatives:
+        rows = []
+        for metric, text in HEADLINE:
+            d = next((d for d in differences if d["scenario"] == alt and d["metric"] == metric), None)
+            if d is None or not finite(d["difference"]):
+                continue
+            mark = '<span class="sig">yes</span>' if d["significant"] else "no"
+            difference = fmt_num(d["difference"])
+            rows.append([f"<code>{metric}</code>", _esc(text), fmt_num(d["base_mean"]), fmt_num(d["alt_mean"]),
+                         f"<strong>{difference}</strong>" if d["significant"] else difference,
+                         _interval(d), mark])
+        if len(alternatives) > 1:
+            headline.append(f"<h3>{_esc(alt)} − {_esc(base)}</h3>")
+        headline.append(html_table(["metric", "meaning", _esc(base), _esc(alt), "difference", "95% interval",
+                                    "significant"], rows, numeric=(2, 3, 4, 5)))
+    headline.append('<p class="note">System-wide means over the replications; every metric, system-wide and per '
+                    "stream, is in compare.csv.</p>")
+
+    figures, unchanged = [], []
+    for metric, text in HEADLINE:
+        rows = []
+        for alt in alternatives:
+            for d in differences:
+                stream, _, name = d["metric"].rpartition(".")
+                if d["scenario"] != alt or name != metric:
+                    continue
+                where = stream or "all streams"
+                rows.append({**d, "label": f"{alt}: {where}" if len(alternatives) > 1 else where})
+        if not any(finite(r["difference"]) for r in rows):
+            continue
+        if all(r[key] == 0 for r in rows for key in ("difference", "ci95_low", "ci95_high")):
+            unchanged.append(f"<code>{metric}</code>")
+            continue
+        caption = (f"Difference in <code>{metric}</code> ({_esc(text)}), alternative − base, system-wide and per "
+                   f"shared stream, with its 95% interval; <span class=\"sig\">significant</span> differences "
+                   f"(interval excluding zero) drawn in colour.")
+        figures.append(_figure_block(
+            forest_plot_svg, png_dir, f"forest-{_id(metric)}", caption, rows=rows,
+            title=f"{metric}: alternative − base (95% intervals)", xlabel=f"difference in {meaning[metric]}"))
+
+    if unchanged:
+        figures.append(f'<p class="note">Not drawn: {", ".join(unchanged)}, equal in the base and every '
+                       "alternative, replication by replication (difference zero, interval of zero width).</p>")
+    sections = [
+        ("Scenarios compared", scenarios),
+        ("Differences", "\n".join(headline)),
+        ("Forest plots", "\n".join(figures) or '<p class="note">No metric with a defined difference.</p>'),
+    ]
+    return _experiment_page(
+        f"capsim comparison: {', '.join(alternatives)} against {base}",
+        _esc(_run_scenario(folder / base).get("description", "")),
+        [f"base {_esc(base)}", f"{len(alternatives)} alternative(s)", f"{_esc(replications)} paired replications"],
+        sections, approach=COMPARE_METHOD, manifest=manifest, seed=seed, replications=replications)
+
+
+def _sweep_columns(header: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(parameters, metrics) of sweep.csv: a metric has _mean, _ci95_low and _ci95_high columns."""
+    metrics = [c[:-5] for c in header if c.endswith("_mean")
+               and f"{c[:-5]}_ci95_low" in header and f"{c[:-5]}_ci95_high" in header]
+    used = {f"{m}_{part}" for m in metrics for part in ("mean", "ci95_low", "ci95_high")}
+    return [c for c in header[1:] if c not in used], metrics
+
+
+def _stat(row: dict, metric: str) -> dict:
+    return {part: to_float(row.get(f"{metric}_{part}")) for part in ("mean", "ci95_low", "ci95_high")}
+
+
+SWEEP_METHOD = (
+    "Every point of the sweep runs the same replications from the same seeds (common random numbers), so "
+    "differences between points come from the parameters, not from the draw. Each point's mean over its "
+    "replications with a Student-t 95% interval, mean ± t<sub>0.975, R−1</sub> · s / √R.")
+SIZE_METHOD = (
+    "The smallest number of beds at which the whole 95% interval (Student-t over the replications) of every target "
+    "metric lies on the right side of its bound. The search starts from Erlang B where the theory covers the "
+    "scenario, brackets the answer and bisects; capacity changes keep their size. Every number of beds tried runs "
+    "the same seeds (common random numbers), so neighbouring counts differ only by the beds; the search assumes "
+    "the targets get easier as beds are added.")
+SWEEP_TABLE = ["occupancy_mean", "occupancy_p95", "probability_full", "blocking_probability", "return_rate"]
+
+
+def sweep_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
+    """The report of a folder of `capsim sweep` (sweep.csv and a results folder per point).
+
+    One parameter, or several taken together (--zip): each headline metric
+    against the first parameter with its interval band. Two parameters on a
+    full grid: a heat map per headline metric. Otherwise against the points.
+    """
+    require_matplotlib()
+    folder = Path(results_dir)
+    with (folder / "sweep.csv").open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    rows = _read_csv(folder / "sweep.csv")
+    parameters, metrics = _sweep_columns(header)
+    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    first = _run_summary(folder / rows[0]["point"]) if rows else {}
+    base = re.sub(r"-point-\d+$", "", str(first.get("scenario", ""))) or folder.name
+    shown = [(m, text) for m, text in HEADLINE
+             if m in metrics and any(finite(_stat(r, m)["mean"]) for r in rows)]
+
+    pairs = {tuple(r[p] for p in parameters) for r in rows}
+    distinct = {p: list(dict.fromkeys(r[p] for r in rows)) for p in parameters}
+    grid = (len(parameters) == 2 and len(pairs) == len(rows)
+            and len(rows) == len(distinct[parameters[0]]) * len(distinct[parameters[1]]))
+    if grid:
+        x_parameter, y_parameter = parameters
+        layout = (f"A full grid of {len(distinct[x_parameter])} × {len(distinct[y_parameter])} points: each "
+                  f"headline metric as a heat map, its mean and 95% interval written in each cell.")
+    elif parameters and len(distinct[parameters[0]]) == len(rows):
+        x_parameter = parameters[0]
+        together = ", ".join(f"<code>{_esc(p)}</code>" for p in parameters[1:])
+        layout = ("Each headline metric against the swept parameter, with its 95% interval band"
+                  + (f"; {together} taken together with it (see the table)." if together else "."))
+    else:
+        x_parameter = "point"
+        layout = "Each headline metric against the points of the sweep (their settings are in the table)."
+
+    figures = []
+    for metric, text in shown:
+        name = f"sweep-{_id(metric)}"
+        caption = f"<code>{metric}</code>: {_esc(text)}; mean over replications and its 95% interval."
+        if grid:
+            cells = [{"x": r[x_parameter], "y": r[y_parameter], **_stat(r, metric)} for r in rows]
+            figures.append(_figure_block(heatmap_svg, png_dir, name, caption, x_parameter=x_parameter,
+                                           y_parameter=y_parameter, cells=cells, metric=metric))
+        else:
+            points = [{"value": r[x_parameter], **_stat(r, metric)} for r in rows]
+            figures.append(_figure_block(sweep_plot_svg, png_dir, name, caption, parameter=x_parameter,
+                                           points=points, metric=metric))
+
+    drawn = "\n".join(figures)
+    if not grid:  # line plots two abreast; a heat map needs the width for the numbers in its cells
+        drawn = f'<div class="pair">\n{drawn}\n</div>'
+    columns = [m for m in SWEEP_TABLE if m in metrics]
+    table = html_table(
+        ["point"] + [f"<code>{_esc(p)}</code>" for p in parameters] + [f"<code>{m}</code>" for m in columns],
+        [[_esc(r["point"])] + [_esc(r[p]) for p in parameters]
+         + [_cell(*_stat(r, m).values()) for m in columns] for r in rows],
+        numeric=range(1, 1 + len(parameters) + len(columns)))
+    table += ('\n<p class="note">Mean over replications and its 95% interval (in brackets); every metric is in '
+              "sweep.csv, and each point's results folder is under its name (<code>capsim report</code> on it draws "
+              "its full report).</p>")
+    sections = [
+        ("Points of the sweep", table),
+        ("Headline metrics against the parameters", f'<p class="note">{layout}</p>\n{drawn}'),
+    ]
+    replications = first.get("replications")
+    return _experiment_page(
+        f"capsim sweep: {base} over {', '.join(parameters)}",
+        _esc(_run_scenario(folder / rows[0]["point"]).get("description", "") if rows else ""),
+        [f"scenario {_esc(base)}", f"{len(rows)} points", f"{_esc(replications)} replications per point"],
+        sections, approach=SWEEP_METHOD, manifest=manifest, seed=first.get("seed"), replications=replications)
+
+
+def _size_targets(info: dict, manifest: dict) -> list[dict]:
+    """The targets of a size folder: from size.json, else from the command in manifest.json."""
+    if info.get("targets"):
+        return info["targets"]
+    command = [str(part) for part in manifest.get("command") or []]
+    texts = [command[i + 1] for i, part in enumerate(command[:-1]) if part == "--target"]
+    texts += [part.split("=", 1)[1] for part in command if part.startswith("--target=")]
+    targets = []
+    for text in texts:
+        match = re.match(r"^\s*([\w.-]+)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$", text)
+        if match:
+            targets.append({"metric": match.group(1), "comparison": match.group(2), "bound": float(match.group(3))})
+    return targets
+
+
+def size_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
+    """The report of a folder of `capsim size` (size.csv and size.json)."""
+    require_matplotlib()
+    folder = Path(results_dir)
+    info = _read_json(folder / "size.json") if (folder / "size.json").is_file() else {}
+    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else {}
+    rows = _read_csv(folder / "size.csv")
+    with (folder / "size.csv").open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    metrics = _sweep_columns(header)[1]
+    targets = {t["metric"]: t for t in _size_targets(info, manifest)}
+    good = [int(r["beds"]) for r in rows if r["meets_targets"] == "true"]
+    answer = info["answer"] if "answer" in info else (min(good) if good else None)
+
+    figures = []
+    for metric in metrics:
+        target = targets.get(metric)
+        points = [{"beds": int(r["beds"]), "meets": r["meets_targets"] == "true", **_stat(r, metric)} for r in rows]
+        text = f"{metric}{target['comparison']}{fmt_plain(target['bound'])}" if target else None
+        caption = (f"<code>{_esc(metric)}</code> at each number of beds tried: mean and 95% interval"
+                   + (f", the target <code>{_esc(text)}</code> (dashed)" if target else "")
+                   + (f" and the answer, {answer} beds" if answer is not None else "") + ".")
+        figures.append(_figure_block(size_plot_svg, png_dir, f"size-{_id(metric)}", caption, rows=points,
+                                       target=text, answer=answer, metric=metric))
+
+    table_rows = []
+    for r in rows:
+        beds = int(r["beds"])
+        mark = "yes" if r["meets_targets"] == "true" else "no"
+        cells = [f"<strong>{beds}</strong> (answer)" if beds == answer else str(beds), mark]
+        table_rows.append(cells + [_cell(*_stat(r, m).values()) for m in metrics])
+    table = html_table(["beds", "meets every target"] + [f"<code>{_esc(m)}</code>" for m in metrics], table_rows,
+                       numeric=[0] + list(range(2, 2 + len(metrics))))
+    wanted = ", ".join(f"<code>{_esc(t['metric'])}{_esc(t['comparison'])}{fmt_plain(t['bound'])}</code>"
+                       for t in targets.values()) or "not recorded"
+    verdict = _esc(info.get("reason") or (f"{answer} beds meet every target" if answer is not None
+                                          else "no number of beds tried meets every target"))
+    summary = f"<p class=\"lead\"><strong>{verdict}.</strong></p>\n<p>Targets: {wanted}.</p>"
+    if info.get("analytic_start") is not None:
+        summary += f"\n<p>The search started from Erlang B's answer, {_esc(info['analytic_start'])} beds.</p>"
+    sections = [
+        ("Answer", summary),
+        ("Target metrics against beds", "\n".join(figures)),
+        ("Every number of beds tried", table),
+    ]
+    base = info.get("scenario") or folder.name
+    return _experiment_page(
+        f"capsim size: {base}", _esc(info.get("description", "")),
+        [f"scenario {_esc(base)}", f"{len(rows)} numbers of beds tried", f"{_esc(info.get('replications'))} "
+         "replications each"],
+        sections, approach=SIZE_METHOD, manifest=manifest, seed=info.get("seed"), replications=info.get("replications"))
+
+
+KINDS = [  # (the file that marks a folder, what wrote it, its report)
+    ("summary.json", "run", run_report_html),
+    ("compare.csv", "compare", compare_report_html),
+    ("sweep.csv", "sweep", sweep_report_html),
+    ("size.csv", "size", size_report_html),
+]
+
+
+def folder_kind(results_dir: str | Path) -> str:
+    """'run', 'compare', 'sweep' or 'size': the command that wrote the folder, by the file it holds."""
+    folder = Path(results_dir)
+    for marker, kind, _ in KINDS:
+        if (folder / marker).is_file():
+            return kind
+    raise NotAResultsFolder(f"{folder}: not a results folder of capsim run, compare, sweep or size "
+                            f"(no summary.json, compare.csv, sweep.csv or size.csv)")
+
+
+def report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
+    """The report of a results folder of capsim run, compare, sweep or size as HTML text.
+
+    With `png_dir`, each figure is also written there as <name>.png.
+    """
+    kind = folder_kind(results_dir)
+    draw = next(report for _, name, report in KINDS if name == kind)
+    return draw(results_dir, png_dir=png_dir)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write `path` through a temporary file in its folder, renamed into place."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
@@ -994,14 +935,16 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def write_report(results_dir: Path, *, figures: bool = False) -> Path:
-    """Write report.html into a results folder of `capsim run` and return its path.
+    """Write report.html into a results folder of capsim run, compare, sweep or size and return its path.
 
     Reads only the folder's files. With `figures`, also writes each figure as
     figures/<name>.png (150 dpi) for slides. Raises ReportUnavailable without
-    matplotlib, NotAResultsFolder when the folder has no summary.json.
+    matplotlib, NotAResultsFolder when the folder holds none of summary.json,
+    compare.csv, sweep.csv and size.csv.
     """
     require_matplotlib()
     results_dir = Path(results_dir)
+    folder_kind(results_dir)  # before creating figures/ in a folder that is not one
     png_dir = None
     if figures:
         png_dir = results_dir / "figures"
@@ -1013,6 +956,7 @@ def write_report(results_dir: Path, *, figures: bool = False) -> Path:
 
 
 __all__ = [
-    "NotAResultsFolder", "ReportUnavailable", "figure_html", "forest_plot_svg", "html_page", "html_table",
-    "report_html", "size_plot_svg", "sweep_plot_svg", "write_report",
+    "NotAResultsFolder", "ReportUnavailable", "compare_report_html", "figure_html", "folder_kind",
+    "forest_plot_svg", "heatmap_svg", "html_page", "html_table", "report_html", "require_matplotlib",
+    "run_report_html", "size_plot_svg", "size_report_html", "sweep_plot_svg", "sweep_report_html", "write_report",
 ]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import sim
-from sim import report
-from conftest import make_scenario
+from sim import figures, report
+from conftest import make_scenario, scenario_data, to_yaml
+from html_check import external_references, outline
 
 ROOT = Path(__file__).resolve().parents[1]
 STRESS_ITEMS = ["1.2", "3.3", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4"]
@@ -66,32 +67,6 @@ def without_xmlns(text: str) -> str:
     return re.sub(r'\sxmlns(?::\w+)?="[^"]*"', "", text)
 
 
-class Outline(HTMLParser):
-    """Counts the elements that matter and checks that every opened element is closed."""
-
-    VOID = {"meta", "br", "img", "hr", "input", "link", "col", "source", "wbr", "area", "base", "embed", "track"}
-
-    def __init__(self):
-        super().__init__()
-        self.stack: list[str] = []
-        self.counts: dict[str, int] = {}
-        self.errors: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.counts[tag] = self.counts.get(tag, 0) + 1
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_startendtag(self, tag, attrs):
-        self.counts[tag] = self.counts.get(tag, 0) + 1
-
-    def handle_endtag(self, tag):
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"</{tag}> closes {self.stack[-1] if self.stack else 'nothing'}")
-            return
-        self.stack.pop()
-
-
 def test_report_is_written_into_the_folder(written, results_dir):
     path, text = written
     assert path == results_dir / "report.html"
@@ -105,19 +80,18 @@ def test_report_is_self_contained(written):
     assert "<script" not in text.lower()
     assert "http" not in without_xmlns(text)
     assert "<link" not in text and "@import" not in text and "url(http" not in text
+    assert external_references(text) == []
     assert re.search(r"@page\s*\{\s*size:\s*A4;\s*margin:\s*15mm;?\s*\}", text)
     assert "@media print" in text
 
 
 def test_report_parses_and_embeds_every_figure(written):
     _, text = written
-    outline = Outline()
-    outline.feed(text)
-    outline.close()
-    assert outline.errors == []
-    assert outline.stack == []
-    assert outline.counts.get("svg") == RUN_FIGURES
-    assert outline.counts.get("figure") == RUN_FIGURES
+    parsed = outline(text)
+    assert parsed.errors == []
+    assert parsed.stack == []
+    assert parsed.counts.get("svg") == RUN_FIGURES
+    assert parsed.counts.get("figure") == RUN_FIGURES
     assert text.count("<svg") == RUN_FIGURES
     ids = re.findall(r'\bid="([^"]+)"', text)
     assert len(ids) == len(set(ids)), "ids of the inline SVGs clash"
@@ -251,3 +225,190 @@ def test_helpers_for_compare_sweep_and_size():
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids))
     assert report.size_plot_svg([], 0.05, None).startswith("<svg")
+
+
+def test_external_references_are_found():
+    """The check the self-containment tests rely on does catch what a page could fetch."""
+    page = ('<html><head><link rel="stylesheet" href="https://cdn.example/x.css"><style>@import "a.css"; '
+            'body { background: url(bg.png) }</style></head><body><img src="//cdn.example/i.png">'
+            '<svg><use xlink:href="#local"/><path style="fill: url(#grad)"/></svg><a href="#top">top</a></body></html>')
+    found = external_references(page)
+    assert "https://cdn.example/x.css" in found and "//cdn.example/i.png" in found
+    assert any(f.startswith("@import") for f in found) and "bg.png" in found
+    assert not any("#" in f for f in found)  # references inside the page are fine
+
+
+# --- compare, sweep and size ------------------------------------------------------------------
+
+SMALL = {"horizon": 150, "warmup": 20, "replications": 3, "seed": 7}  # c = 20, load 20 erlangs: ~16% turned away
+
+
+def _scenario_file(folder: Path, name: str, beds: int) -> str:
+    path = folder / f"{name}.yaml"
+    path.write_text(to_yaml(scenario_data(name=name, capacity={"beds": beds}, **SMALL)), encoding="utf-8")
+    return str(path)
+
+
+def _capsim(*args) -> str:
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    result = CliRunner().invoke(main, [*map(str, args), "--jobs", "1"], catch_exceptions=False)
+    assert result.exit_code in (0, 1), result.output
+    return result.output
+
+
+def _svgs(text: str) -> dict[str, str]:
+    """The inline figures of a page by their aria-label (their title)."""
+    return {m.group(1): m.group(0) for m in re.finditer(r'<svg[^>]*aria-label="([^"]*)".*?</svg>', text, re.S)}
+
+
+def _checked(folder: Path, figures: int) -> str:
+    """report.html of the folder: parses, self-contained, `figures` inline figures, no path of the folder."""
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    parsed = outline(text)
+    assert parsed.errors == [] and parsed.stack == []
+    assert parsed.counts.get("svg") == figures == parsed.counts.get("figure")
+    assert external_references(text) == []
+    assert str(folder) not in text and ".tmp-" not in text  # written in the staging folder, naming neither
+    assert not [p for p in folder.parent.iterdir() if ".tmp-" in p.name]
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))
+    return text
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("compare")
+    out = work / "out"
+    printed = _capsim("compare", _scenario_file(work, "base", 20), _scenario_file(work, "more-beds", 30),
+                      "--out", out, "--report")
+    assert f"report: {out / 'report.html'}" in printed
+    return out
+
+
+def test_compare_report(compared):
+    """20 -> 30 beds: occupancy up and blocking down, both significant; what cannot change is not drawn."""
+    text = _checked(compared, figures=9)
+    drawn = {label.split(":")[0] for label in _svgs(text)}
+    assert drawn == {"occupancy_mean", "occupancy_p95", "probability_full", "blocking_probability", "admitted",
+                     "turned_away", "returned", "los_mean_days", "bed_days"}
+    # no court release, no deadline within reach, everyone returned: zero differences, said in words
+    assert re.search(r"Not drawn: <code>released_court</code>, <code>released_deadline</code>, "
+                     r"<code>return_rate</code>", text)
+    rows = {r["metric"]: r for r in csv_rows(compared / "compare.csv")}
+    for metric in ("occupancy_mean", "blocking_probability"):
+        assert rows[metric]["significant"] == "true"
+        row = re.search(rf"<tr><td><code>{metric}</code></td>.*?</tr>", text).group(0)
+        assert row.endswith('<span class="sig">yes</span></td></tr>')
+        assert f"<strong>{figures.fmt_num(float(rows[metric]['difference']))}</strong>" in row
+        figure = _svgs(text)[f"{metric}: alternative − base (95% intervals)"]
+        assert figures.VERMILLION.lower() in figure.lower()  # highlighted
+    assert float(rows["occupancy_mean"]["ci95_low"]) > 0 > float(rows["blocking_probability"]["ci95_high"])
+    for heading in ["Scenarios compared", "Differences", "Forest plots", "Method and reproducibility"]:
+        assert f"<h2>{heading}</h2>" in text
+    assert "SeedSequence(7).spawn(3)[r]" in text
+
+
+def test_compare_report_again_is_byte_identical_and_has_pngs(compared):
+    first = (compared / "report.html").read_bytes()
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    result = CliRunner().invoke(main, ["report", str(compared), "--figures"])
+    assert result.exit_code == 0, result.output
+    assert (compared / "report.html").read_bytes() == first  # same bytes, written from the final folder
+    names = sorted(p.name for p in (compared / "figures").iterdir())
+    assert len(names) == 9 and "forest-occupancy_mean.png" in names
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_sweep_report_two_parameters_is_a_heat_map(tmp_path):
+    out = tmp_path / "grid"
+    _capsim("sweep", _scenario_file(tmp_path, "grid", 20), "--set", "capacity.beds=15,25",
+            "--set", "streams.s.arrivals.rate=1.5,2.5", "--out", out, "--report")
+    text = _checked(out, figures=12)  # every headline metric but cost (no cost per bed-day)
+    drawn = _svgs(text)
+    heat = drawn["occupancy_mean over capacity.beds and streams.s.arrivals.rate"]
+    rows = csv_rows(out / "sweep.csv")
+    assert len(rows) == 4
+    for row in rows:  # each cell holds its point's mean and interval
+        assert figures.fmt_num(float(row["occupancy_mean_mean"])) in heat
+        assert (f"[{figures.fmt_num(float(row['occupancy_mean_ci95_low']))}, "
+                f"{figures.fmt_num(float(row['occupancy_mean_ci95_high']))}]") in heat
+    assert "A full grid of 2 × 2 points" in text and '<div class="pair">' not in text
+    assert "cost over" not in " ".join(drawn)
+
+
+def test_sweep_report_one_parameter_and_zipped(tmp_path):
+    one = tmp_path / "one"
+    _capsim("sweep", _scenario_file(tmp_path, "one", 20), "--set", "capacity.beds=15,20,25", "--out", one,
+            "--report")
+    text = _checked(one, figures=12)
+    assert "occupancy_mean against capacity.beds" in _svgs(text)
+    assert '<div class="pair">' in text
+    zipped = tmp_path / "zipped"
+    _capsim("sweep", _scenario_file(tmp_path, "zipped", 20), "--set", "capacity.beds=15,25",
+            "--set", "streams.s.arrivals.rate=1.5,2.5", "--zip", "--out", zipped, "--report")
+    text = _checked(zipped, figures=12)
+    assert "blocking_probability against capacity.beds" in _svgs(text)
+    assert "<code>streams.s.arrivals.rate</code> taken together with it" in text
+
+
+def test_size_report(tmp_path):
+    out = tmp_path / "size"
+    printed = _capsim("size", _scenario_file(tmp_path, "size", 20), "--target", "probability_full<=0.05",
+                      "--out", out, "--report")
+    answer = int(re.search(r"answer: (\d+) beds meet every target", printed).group(1))
+    info = json.loads((out / "size.json").read_text(encoding="utf-8"))
+    assert info["answer"] == answer
+    assert info["targets"] == [{"bound": 0.05, "comparison": "<=", "metric": "probability_full"}]
+    text = _checked(out, figures=1)
+    [figure] = _svgs(text).values()
+    assert f"answer: {answer} beds" in figure and "target probability_full&lt;=0.05" in figure
+    assert f"<strong>{answer}</strong> (answer)" in text
+    assert f"{answer} beds meet every target with 95% confidence; {answer - 1} do not" in text
+    # the count below the answer misses the target with 95% confidence, the answer meets it
+    rows = {int(r["beds"]): r for r in csv_rows(out / "size.csv")}
+    assert float(rows[answer]["probability_full_ci95_high"]) <= 0.05 < float(rows[answer - 1][
+        "probability_full_ci95_high"])
+
+
+def test_report_of_an_older_size_folder_reads_the_targets_from_the_command(tmp_path):
+    out = tmp_path / "size"
+    _capsim("size", _scenario_file(tmp_path, "size", 20), "--target=blocking_probability<=0.1", "--out", out)
+    assert not (out / "report.html").exists()
+    (out / "size.json").unlink()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["command"] = ["capsim", "size", "size.yaml", "--target=blocking_probability<=0.1", "--target",
+                           "s.probability_full<=0.2"]
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    text = report.write_report(out).read_text(encoding="utf-8")
+    assert "target blocking_probability&lt;=0.1" in text
+    assert "<code>s.probability_full&lt;=0.2</code>" in text  # a target of one stream, read as written
+
+
+def test_report_errors_exit_2_without_a_traceback(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    result = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a results folder of capsim run, compare, sweep or size" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "figures").exists()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = CliRunner().invoke(main, ["sweep", _scenario_file(tmp_path, "x", 20), "--set", "capacity.beds=5,6",
+                                       "--out", str(tmp_path / "sweep"), "--report", "--jobs", "1"])
+    assert result.exit_code == 2
+    assert "pip install 'capsim[report]'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "sweep").exists()  # refused before simulating
+
