@@ -40,9 +40,11 @@ baselines: $(STAMP)
 check: $(STAMP)
 	.ci/check-baselines $(BIN)/capsim
 
-# Rerun the commands of the README's examples and paste their real output.
+# Rerun the commands of the README's examples and paste their real output; answer the
+# scenario library's questions in scenarios/README.md from fresh runs.
 readme: $(STAMP)
 	$(BIN)/python tools/readme_examples.py README.md
+	$(BIN)/python tools/scenario_answers.py scenarios/README.md
 
 clean:
 	rm -rf $(VENV) results/runs
