@@ -156,6 +156,8 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
     wall = time.perf_counter() - started
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
     results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs, overwrite=overwrite)
+    if with_report and scenario.uncertain_inputs() and only_replication is None:
+        _inputs_at_means(results, out, jobs, scheduler)
     _report_into(out, with_report)
     if not quiet:
         click.echo(headline_table(results))
@@ -164,6 +166,16 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
             click.echo(f"\n{results.stopping.reason}.")
         click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
     _report_written(out, with_report)
+
+
+def _inputs_at_means(results, out: Path, jobs: int, scheduler) -> None:
+    """The run beside which the report shows how much of the uncertainty comes from
+    the inputs: the same seeds and replications, every uncertain input at its mean."""
+    from .report import FIXED_INPUTS
+
+    fixed = run(results.scenario.at_means(), replications=len(results.replications), seed=results.seed,
+                jobs=jobs, scheduler=scheduler)
+    results_io.write(fixed, out / FIXED_INPUTS, command=sys.argv, jobs=jobs, overwrite=True)
 
 
 class _progress:

@@ -341,10 +341,24 @@ def _distribution(spec) -> str:
     return _esc(f"{family} ({', '.join(params)})" if params else family)
 
 
+def _quantity(value) -> str:
+    """A number, or an uncertain quantity as a reader says it."""
+    if not isinstance(value, dict):
+        return fmt_plain(value)
+    if "beta_from" in value:
+        counts = value["beta_from"]
+        return _esc(f"uncertain: Beta from {counts.get('successes')} of {counts.get('trials')}")
+    if "gamma_from" in value:
+        counts = value["gamma_from"]
+        return _esc(f"uncertain: Gamma from {counts.get('events')} in {fmt_plain(counts.get('days'))} days")
+    form, values = next(iter(value.items()))
+    return _esc(f"uncertain: {form} " + ", ".join(fmt_plain(v) for v in values))
+
+
 def _arrivals(folder: _Folder, spec: dict) -> str:
     arrivals = spec.get("arrivals") or {}
     if arrivals.get("rate") is not None:
-        return f"Poisson, {fmt_plain(arrivals['rate'])}/day"
+        return f"Poisson, {_quantity(arrivals['rate'])}/day"
     pieces = arrivals.get("schedule") or []
     return "Poisson, schedule: " + "; ".join(
         f"{fmt_plain(piece.get('rate'))}/day from {_esc(folder.when(piece.get('from')))}" for piece in pieces)
@@ -370,16 +384,16 @@ def inputs_html(folder: _Folder) -> str:
     for stream in folder.scenario.get("streams") or []:
         origins = stream.get("origins") or [{}]
         court = stream.get("court_release")
-        court_text = (f"{fmt_plain(court.get('probability'))} after {_distribution(court.get('time'))}"
+        court_text = (f"{_quantity(court.get('probability'))} after {_distribution(court.get('time'))}"
                       if court else "none")
         maximum = folder.max_detention(stream.get("name"))
         span = f' rowspan="{len(origins)}"' if len(origins) > 1 else ""
         for i, origin in enumerate(origins):
             own = [f"{_esc(origin.get('name', '—'))} ({fmt_plain(origin.get('share'))})",
-                   fmt_plain(origin.get("return_probability")), _distribution(origin.get("time_to_return"))]
+                   _quantity(origin.get("return_probability")), _distribution(origin.get("time_to_return"))]
             if i == 0:
                 cells = [(_esc(stream.get("name")), span), (_arrivals(folder, stream), span),
-                         (fmt_plain(stream.get("screened_out", 0.0)), span)]
+                         (_quantity(stream.get("screened_out", 0.0)), span)]
                 cells += [(c, "") for c in own]
                 cells += [(court_text, span),
                           (f"{fmt_plain(maximum)} d" + ("" if stream.get("max_detention") is not None else
@@ -566,9 +580,51 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
         ("Occupancy distribution", figures["distribution"]),
         ("Outcomes per stream", figures["outcomes"]),
         ("Length of stay", figures["stays"]),
+        *([("Uncertain inputs", uncertain_inputs_html(folder))] if summary.get("inputs") else []),
         ("STRESS-DES reporting checklist", stress_html(folder)),
     ]
     return html_page(f"capsim report: {folder.name}", sections, lead=lead)
+
+
+FIXED_INPUTS = "fixed-inputs"
+"""Subfolder of a run's results: the same run with every uncertain input at its mean."""
+
+
+def uncertain_inputs_html(folder: _Folder) -> str:
+    """The values drawn for each uncertain input, and the headline intervals with
+    the inputs drawn beside those with the inputs at their means (simulation
+    noise alone), when the folder holds that companion run."""
+    rows = [[f"<code>{_esc(path)}</code>", fmt_num(stat.get("mean")), f"{fmt_num(stat.get('min'))} – "
+             f"{fmt_num(stat.get('max'))}"] for path, stat in sorted(folder.summary["inputs"].items())]
+    parts = [html_table(["input", "mean of the values drawn", "range over replications"], rows, numeric=(1, 2))]
+    companion = folder.path / FIXED_INPUTS / "summary.json"
+    if not companion.is_file():
+        parts.append('<p class="note">Each replication drew its own value of these inputs, so the intervals above '
+                     "include what the data do not know. <code>capsim run --report</code> also runs the scenario "
+                     "with the inputs at their means, and shows both intervals here.</p>")
+        return "\n".join(parts)
+    fixed = _read_json(companion)
+    # system-wide headline metrics, then those of each stream an uncertain input belongs to
+    places = [(None, metric, text) for metric, text in HEADLINE]
+    streams = sorted({path.split(".")[1] for path in folder.summary["inputs"] if path.startswith("streams.")})
+    places += [(stream, metric, text) for stream in streams for metric, text in HEADLINE
+               if metric in ("occupancy_mean", "returned", "released_deadline", "turned_away")]
+    rows = []
+    for stream, metric, text in places:
+        drawn_side = folder.summary.get("metrics") if stream is None else folder.summary["streams"].get(stream)
+        noise_side = fixed.get("metrics") if stream is None else (fixed.get("streams") or {}).get(stream)
+        drawn, noise = (drawn_side or {}).get(metric), (noise_side or {}).get(metric)
+        if drawn and noise and drawn.get("mean") is not None:
+            label = f"<code>{metric}</code>" if stream is None else f"<code>{_esc(stream)}.{metric}</code>"
+            rows.append([label, _esc(text), fmt_num(drawn.get("mean")), _interval(drawn),
+                         fmt_num(noise.get("mean")), _interval(noise)])
+    parts.append(html_table(["metric", "meaning", "mean", "95% interval, inputs drawn",
+                             "mean, inputs at their means", "95% interval (simulation noise only)"],
+                            rows, numeric=(2, 3, 4, 5)))
+    parts.append('<p class="note">Both runs use the same seeds (common random numbers). The wider the first '
+                 "interval is than the second, the more of the uncertainty comes from the inputs rather than "
+                 f"from the simulation; the companion run is in <code>{FIXED_INPUTS}/</code>.</p>")
+    return "\n".join(parts)
 
 
 # --- compare, sweep and size ---------------------------------------------------------------

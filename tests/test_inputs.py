@@ -119,3 +119,30 @@ def test_bad_uncertain_quantities_are_refused(value, message):
         returns_scenario(value)
     assert any(message in problem and "return_probability" in problem for problem in caught.value.problems), \
         caught.value.problems
+
+
+def test_run_report_shows_both_intervals(tmp_path):
+    """`capsim run --report` on uncertain inputs also runs them at their means (same
+    seeds) and the report sets the two intervals side by side; the companion is a
+    complete results folder whose inputs are the means."""
+    from click.testing import CliRunner
+
+    from conftest import to_yaml, scenario_data
+    from sim.cli import main
+
+    data = scenario_data(replications=5, streams=[{
+        "name": "s", "arrivals": {"rate": {"gamma_from": {"events": 50, "days": 25}}},
+        "origins": [{"name": "all", "share": 1, "return_probability": {"uniform": [0.5, 0.9]},
+                     "time_to_return": {"dist": "exponential", "mean": 10}}]}])
+    (tmp_path / "u.yaml").write_text(to_yaml(data), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "u.yaml"), "--out", str(out), "--jobs", "1",
+                                       "--report", "--quiet"])
+    assert result.exit_code == 0, result.output
+    companion = run(make_scenario(**data).at_means(), jobs=1)
+    from sim.results import summary_json
+    assert (out / "fixed-inputs" / "summary.json").read_text() == summary_json(companion)
+    page = (out / "report.html").read_text()
+    section = page[page.index(">Uncertain inputs<"):]
+    assert "simulation noise only" in section and "streams.s.arrivals.rate" in section
+    assert "s.returned" in section
