@@ -452,7 +452,8 @@ class _Replication:
         metrics["wait_days_total"] = state.wait_days - wait_before
         metrics["wait_days_given_up"] = state.wait_days_given_up
         metrics |= state.occupancy.metrics()
-        metrics["probability_full"] = state.time_blocked / span if span > 0 else math.nan
+        # a sum of intervals within the span: only rounding can take it past the span
+        metrics["probability_full"] = min(state.time_blocked, span) / span if span > 0 else math.nan
         metrics |= state.stays.metrics()
         metrics["stays_ended"] = float(state.stays.n)
         _derived(metrics, self.scenario.cost_per_bed_day)
@@ -480,7 +481,10 @@ METRICS = tuple(sorted(SUMMED + (
 
 
 def _derived(metrics: dict[str, float], cost) -> None:
-    metrics["blocking_probability"] = ratio(metrics["turned_away"], metrics["detention_requests"])
+    # those waiting when the window opens may give up inside it: they count among the
+    # requests the window settles, so that the share turned away stays within [0, 1]
+    requests = metrics["waiting_at_start"] + metrics["detention_requests"]
+    metrics["blocking_probability"] = ratio(metrics["turned_away"], requests)
     metrics["return_rate"] = ratio(metrics["returned"], metrics["stays_ended"])
     metrics["mean_wait_days"] = ratio(metrics["wait_days_total"], metrics["admitted"])
     if cost is not None:

@@ -80,7 +80,8 @@ class OccupancyMonitor:
         result = {"bed_days": bed_days, "occupancy_max": float(np.flatnonzero(time_at > 0)[-1])}
         cumulative = np.cumsum(time_at) / total
         result["occupancy_mean"] = bed_days / total
-        result["probability_full"] = self.time_full() / total
+        # the time full is a difference of sums: rounding may put it a hair outside [0, total]
+        result["probability_full"] = min(max(self.time_full(), 0.0), total) / total
         for name, q in OCCUPANCY_QUANTILES.items():
             result[name] = float(np.searchsorted(cumulative, q - 1e-12))
         return result
@@ -199,13 +200,17 @@ def half_width(values: Sequence[float], level: float = 0.95) -> float:
     from scipy.special import stdtrit  # imported here: scipy is slow to import in every worker
 
     data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    if data.size < 2:
+        return math.nan  # no spread to measure (and no numpy warning about it)
     return float(stdtrit(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
 
 
 def confidence_interval(values: Sequence[float], level: float) -> tuple[float, float]:
-    """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out."""
-    mean = float(np.nanmean(np.asarray(values, dtype=float)))
-    half = half_width(values, level)
+    """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out; (NaN, NaN)
+    with fewer than two defined values."""
+    data = [v for v in values if not math.isnan(v)]
+    mean = float(np.mean(data)) if data else math.nan
+    half = half_width(data, level)
     return mean - half, mean + half
 
 
