@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 import tempfile
 import time
@@ -225,8 +226,8 @@ def analytic_comparison(results) -> str:
              f"{analytic.beds} beds):"]
     for metric, label, exact in [("blocking_probability", "share turned away", analytic.blocking_probability),
                                  ("occupancy_mean", "mean occupancy", analytic.occupancy_mean)]:
-        values = results.values(metric)
-        simulated = sum(values) / len(values)
+        values = [v for v in results.values(metric) if not math.isnan(v)]  # NaN: nobody asked for a bed
+        simulated = sum(values) / len(values) if values else None
         line = f"  {label:<20} analytic {_fmt(exact):>10}   simulated {_fmt(simulated):>10}"
         if len(values) >= 2:
             low, high = confidence_interval(values, 0.99)
@@ -239,7 +240,7 @@ def analytic_comparison(results) -> str:
 
 
 def _fmt(value) -> str:
-    if value is None:
+    if value is None or math.isnan(value):
         return "-"
     if abs(value) >= 1000:
         return f"{value:,.0f}"

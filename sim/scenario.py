@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from .distributions import FAMILIES, Distribution, Uncertain
+from .distributions import FAMILIES, UNCERTAIN_FORMS, Distribution, Uncertain
 from .durations import Days, NonNegativeDays, PositiveDays, to_days
 
 SCHEMA_VERSION = 1
@@ -37,6 +37,9 @@ At = Union[dt.date, Days]
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 """Names become folder and column names: letters, digits, '_', '.', '-' (no path can escape)."""
+PartName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=80)]
+"""Names of streams, origins and capacity changes: no '.' either, since they are parts of
+dotted paths (streams.<stream>.origins.<origin>.return_probability, <stream>.<metric>)."""
 
 
 def _within(low: float, high: float, what: str):
@@ -53,6 +56,7 @@ def _within(low: float, high: float, what: str):
 Probability = Annotated[Union[Annotated[float, Field(ge=0, le=1)], Uncertain], _within(0, 1, "probability")]
 """A probability, or an uncertain one drawn once per replication."""
 Rate = Annotated[Union[Annotated[float, Field(gt=0)], Uncertain], _within(0, math.inf, "rate")]
+"""Arrivals per day, or an uncertain rate (a schedule may have pieces at 0)."""
 
 
 class _Strict(BaseModel):
@@ -60,7 +64,7 @@ class _Strict(BaseModel):
 
 
 class CapacityChange(_Strict):
-    name: Optional[Name] = Field(default=None, description="a label (e.g. the centre that opens); "
+    name: Optional[PartName] = Field(default=None, description="a label (e.g. the centre that opens); "
                                  "a scenario that extends this one can override or remove it by name")
     at: At
     beds: int = Field(ge=0)
@@ -93,14 +97,14 @@ class CourtRelease(_Strict):
 
 
 class Origin(_Strict):
-    name: Name
+    name: PartName
     share: float = Field(gt=0, le=1)
     return_probability: Probability
     time_to_return: Distribution
 
 
 class Stream(_Strict):
-    name: Name
+    name: PartName
     arrivals: Arrivals
     screened_out: Probability = 0.0
     when_full: Literal["turn_away", "wait"] = "turn_away"
@@ -350,7 +354,8 @@ def _parse_yaml(text: str, source: str) -> dict:
     try:
         data = yaml.load(text)
     except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
+        opened = str(err.context or "").startswith("while scanning a quoted scalar")
+        mark = (err.context_mark if opened else None) or err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise ScenarioError([f"{where}: not valid YAML: {err.problem or err.context}"]) from None
     except Exception as err:  # ruamel raises a few unmarked errors (e.g. bad characters)
@@ -451,11 +456,23 @@ def _count(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _booleans(node, loc: tuple):
+    """No key of a scenario takes true or false, and pydantic would read them as 1 and 0."""
+    if isinstance(node, bool):
+        yield loc, f"expected a number or text, not {str(node).lower()}"
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _booleans(value, loc + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _booleans(value, loc + (i,))
+
+
 def _cross_check(data: dict) -> list[tuple[tuple, str]]:
     """Rules that span several keys, read from the data as written (values the
     schema rejects are skipped here: the schema reports them); each problem
     as (location, message)."""
-    problems: list[tuple[tuple, str]] = []
+    problems: list[tuple[tuple, str]] = list(_booleans(data, ()))
     start = _as_date(data.get("start"))
 
     def day_of(loc: tuple, value) -> float | None:
@@ -495,8 +512,10 @@ def _cross_check(data: dict) -> list[tuple[tuple, str]]:
         name = stream.get("name")
         if isinstance(name, str) and name in seen:
             problems.append((loc + ("name",), f"stream names must be unique ({name!r} is repeated)"))
-        seen.add(name)
-        origin_names = [_mapping(o).get("name") for o in _items(stream.get("origins"))]
+        if isinstance(name, str):
+            seen.add(name)
+        origin_names = [n for n in (_mapping(o).get("name") for o in _items(stream.get("origins")))
+                        if isinstance(n, str)]
         if len(set(origin_names)) < len(origin_names):
             problems.append((loc + ("origins",), "origin names must be unique within a stream"))
         last = None
@@ -590,6 +609,9 @@ def _without_union_noise(errors: list[dict]) -> list[dict]:
     mapping for a mapping and a number or a duration for anything else."""
     def meant(error: dict) -> bool:
         branch_errors = [e for e in errors if e["loc"][:-1] == error["loc"][:-1]]
+        if error["type"] in _NUMBER_ERRORS and isinstance(error.get("input"), dict) and any(
+                e is not error and e["loc"][:len(error["loc"]) - 1] == error["loc"][:-1] for e in errors):
+            return False  # a mapping meant as an uncertain quantity: its own errors say what is wrong
         if len(branch_errors) < 2:
             return True
         if isinstance(error.get("input"), dict):
@@ -654,7 +676,8 @@ def _data_path(data, loc: tuple) -> tuple:
 
 
 def _is_branch_name(part: str) -> bool:
-    return part in FAMILIES or "[" in part or part in ("date", "float", "int", "str")
+    return (part in FAMILIES or part in UNCERTAIN_FORMS or "[" in part
+            or part in ("date", "float", "int", "str", "constrained-float"))
 
 
 def _at(source: str, data, loc: tuple, message: str) -> str:

@@ -3,9 +3,10 @@
 Zero beds, a stream that never arrives, return probabilities of 0 and 1, returns
 slower than the maximum detention, a schedule that starts after the horizon, a
 capacity cut below the occupancy, no warm-up, one replication, and names that
-would escape the results folder. The tests marked xfail(strict=True) state the
-right behaviour of known bugs in files under other hands (see each reason); they
-fail loudly once fixed, so that the marker is removed.
+would escape the results folder; and inputs that once crashed or were taken
+wrongly (booleans as numbers, a list as a name, an unknown key inside an
+uncertain quantity, a '.' in a stream name, an unclosed quote, a metric that is
+undefined in every replication).
 """
 
 from __future__ import annotations
@@ -137,9 +138,9 @@ def test_a_stream_that_never_arrives():
 
 
 def test_a_constant_rate_of_zero_is_a_located_error_not_a_crash(tmp_path):
-    """`rate: 0` is refused (a constant rate must be > 0; a schedule may be 0) with a
-    located message and exit 2, never a traceback. (Allowing it would let a sweep
-    switch a stream off: see the report of issue 10.)"""
+    """`rate: 0` is refused, as the core issue specifies (a constant rate must be > 0;
+    a schedule may be 0, and `remove: true` in an extending scenario drops a stream),
+    with a located message and exit 2, never a traceback."""
     path = tmp_path / "zero.yaml"
     path.write_text(to_yaml(scenario_data(streams=[stream(arrivals={"rate": 0})])), encoding="utf-8")
     result = invoke(["run", str(path), "--out", str(tmp_path / "out"), "-j", "1", "-q"])
@@ -326,8 +327,6 @@ def _refused_at(tmp_path, text: str, key: str):
     return result
 
 
-@pytest.mark.xfail(strict=True, reason="sim/scenario.py takes a boolean for 1 or 0 where a count, rate, "
-                                       "probability or share is expected")
 @pytest.mark.parametrize("key, mutate", [
     ("capacity.beds", lambda d: d["capacity"].update(beds=True)),
     ("replications", lambda d: d.update(replications=True)),
@@ -343,8 +342,6 @@ def test_a_boolean_where_a_number_is_expected_is_refused(tmp_path, key, mutate):
     _refused_at(tmp_path, to_yaml(data), key)
 
 
-@pytest.mark.xfail(strict=True, reason="sim/scenario.py _cross_check puts stream/origin names in a set: "
-                                       "a list as a name raises TypeError (a traceback, exit 1)")
 @pytest.mark.parametrize("where", ["stream", "origin"])
 def test_a_name_that_is_a_list_is_refused(tmp_path, where):
     """`name: [1, 2]` is a wrong type: exit 2 at the name, no traceback."""
@@ -356,8 +353,6 @@ def test_a_name_that_is_a_list_is_refused(tmp_path, where):
     _refused_at(tmp_path, to_yaml(data), key)
 
 
-@pytest.mark.xfail(strict=True, reason="sim/scenario.py locates errors inside an uncertain quantity at "
-                                       "'beta_from.beta_from' and adds a 'constrained-float' error")
 def test_an_unknown_key_in_an_uncertain_quantity_is_located(tmp_path):
     """An unknown key inside {beta_from: ...} is reported once, at its own path."""
     data = scenario_data()
@@ -367,8 +362,6 @@ def test_an_unknown_key_in_an_uncertain_quantity_is_located(tmp_path):
     assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a '.' in a stream name breaks the dotted input paths of "
-                                       "Scenario.uncertain_inputs/set_path: KeyError at run time")
 def test_a_dot_in_a_stream_name_with_an_uncertain_input(tmp_path):
     """A stream named 'zone.south' with an uncertain input either runs or is refused
     at validation with a located message; never a traceback."""
@@ -384,8 +377,6 @@ def test_a_dot_in_a_stream_name_with_an_uncertain_input(tmp_path):
         assert f"{path}:11:" in result.stderr and "streams[0].name" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="sim/scenario.py reports a YAML error at its problem mark (the end of "
-                                       "the file for an unclosed quote), not where the quote opened")
 def test_an_unclosed_quote_names_the_line_where_it_opened(tmp_path):
     text = to_yaml(scenario_data()).replace("name: test\n", 'name: "test\n')
     path = tmp_path / "quote.yaml"
@@ -396,8 +387,6 @@ def test_an_unclosed_quote_names_the_line_where_it_opened(tmp_path):
     assert result.stderr.startswith(f"{path}:2:"), result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="sim/cli.py analytic_comparison averages NaN when a metric is "
-                                       "undefined in every replication: prints 'nan' and a false WARNING")
 def test_everyone_screened_out_prints_no_nan(tmp_path):
     """Everyone screened out (no detention request): the share turned away is
     undefined; the CLI says '-' instead of 'nan' and warns of nothing."""

@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from sim import run
-from sim.distributions import UNCERTAIN_FORMS
 from sim.results import replications_csv, summary_json
 from sim.scenario import parse_scenario
 
@@ -317,25 +316,22 @@ DISTRIBUTION_PARAMETERS = {"exponential": ["mean"], "gamma": ["mean", "sd"], "lo
                            "weibull": ["shape", "scale"], "uniform": ["low", "high"],
                            "triangular": ["low", "mode", "high"], "fixed": ["value"], "empirical": ["values"]}
 
-# (wrong type, out of range) values for each key, by the key's name. Booleans only
-# where a duration is expected: as counts, rates and probabilities they are taken for
-# 1 and 0 (test_a_boolean_where_a_number_is_expected_is_refused, a known bug).
+# (wrong type, out of range) values for each key, by the key's name.
 WRONG = {
-    "version": (["one", [1]], [2, 0]),
-    # not a list or mapping as a name: test_a_name_that_is_a_list_is_refused (a known bug)
-    "name": ([5, 2.5], ["../escape", "/abs", "a/b", "a\tb", "-x", "x" * 81, ""]),
+    "version": (["one", [1], True], [2, 0]),
+    "name": ([5, 2.5, [1, 2]], ["../escape", "/abs", "a/b", "a\tb", "-x", "x" * 81, ""]),
     "horizon": (["a while", [1], True], [0, -5, 1e6, math.inf, math.nan]),
     "warmup": (["soon", {"a": 1}, False], [-1, "-3 days", math.inf]),
-    "replications": (["many", 2.5, [3]], [0, -1]),
+    "replications": (["many", 2.5, [3], True], [0, -1]),
     "seed": (["lucky", 1.5], [-1]),
     "max_detention": (["forever", [8]], [0, -30, "0 months"]),
     "cost_per_bed_day": (["cheap", [1]], [-1, math.nan]),
-    "beds": (["lots", 2.5, [1]], [-1]),
+    "beds": (["lots", 2.5, [1], True], [-1]),
     "at": ([[1]], [-5]),
-    "rate": (["fast", [2]], [-1, math.inf]),
+    "rate": (["fast", [2], True], [-1, math.inf]),
     "from": ([[0]], [-1]),
-    "screened_out": (["some", [0.1]], [1.5, -0.1]),
-    "return_probability": (["likely", [0.5]], [1.01, -1]),
+    "screened_out": (["some", [0.1], False], [1.5, -0.1]),
+    "return_probability": (["likely", [0.5], True], [1.01, -1]),
     "probability": (["maybe"], [2, -0.5]),
     "share": (["half", [0.5]], [0, -0.3, 1.5]),
     "when_full": ([3, ["wait"]], ["queue"]),
@@ -385,9 +381,10 @@ def _mappings(node, path=()):
             yield from _mappings(item, path + (i,))
 
 
-def _within_uncertain(path: tuple) -> bool:
-    return any(part in UNCERTAIN_FORMS for part in path) or bool(path) and path[-1] in (
-        "rate", "screened_out", "return_probability", "probability")
+def _is_uncertain_quantity(path: tuple) -> bool:
+    """An uncertain quantity's own mapping ({beta_from: ...}): a second key there makes
+    it no known form (reported as such at the quantity, not as an unknown key)."""
+    return bool(path) and path[-1] in ("rate", "screened_out", "return_probability", "probability")
 
 
 def _is_distribution(node: dict) -> bool:
@@ -421,9 +418,7 @@ def mutations(draw) -> tuple[str, dict, str, int | None, str | None]:
                                             for key in node if key in WRONG and WRONG[key][0]], kind))
         return draw(_wrong_value(data, candidates, kind))
     if kind == "unknown_key":
-        # not inside an uncertain quantity ({beta_from: ...}): its errors are located at the
-        # quantity, not the key (test_an_unknown_key_in_an_uncertain_quantity_is_located)
-        path, node = draw(st.sampled_from([(p, n) for p, n in places if not _within_uncertain(p)]))
+        path, node = draw(st.sampled_from([(p, n) for p, n in places if not _is_uncertain_quantity(p)]))
         key = draw(st.sampled_from(["colour", "bogus_key", "rates", "bed", "origin"]))
         if key in node:
             key = "colour"
