@@ -42,7 +42,7 @@ class _Spec(BaseModel):
         return float(self._frozen.mean())
 
     def breakpoints(self) -> tuple[float, ...]:
-        """Points where the survival function jumps (for quadrature)."""
+        """Points where the survival function jumps or bends (for quadrature)."""
         return ()
 
 
@@ -117,6 +117,9 @@ class Uniform(_Spec):
     def _scipy(self, stats):
         return stats.uniform(self.low, self.high - self.low)
 
+    def breakpoints(self):
+        return (self.low, self.high)
+
 
 class Triangular(_Spec):
     dist: Literal["triangular"]
@@ -139,6 +142,9 @@ class Triangular(_Spec):
     def _scipy(self, stats):
         width = self.high - self.low
         return stats.triang((self.mode - self.low) / width, self.low, width)
+
+    def breakpoints(self):
+        return (self.low, self.mode, self.high)
 
 
 class Fixed(_Spec):
