@@ -383,8 +383,13 @@ def theory(scenario_file, fix_inputs):
                f"{mginf_occupancy_tail(load, scenario.capacity.beds + 1):.4%}")
     click.echo("beds needed to keep the share turned away under: " + ", ".join(
         f"{target:.0%}: {smallest_beds(load, target)}" for target in (0.01, 0.05, 0.10)))
-    if not analytic.covered:
-        click.echo(f"\nnote: the scenario is not a pure loss system ({analytic.reason}); "
+    uncertain = scenario.uncertain_inputs()
+    if uncertain:
+        click.echo(f"\nnote: uncertain inputs at their means ({', '.join(uncertain)}); the simulation draws "
+                   "them per replication, so its blocking is not Erlang B of the mean load (--fix-inputs).")
+    structural = analytic_check(scenario.at_means()).reason if uncertain else analytic.reason
+    if structural:
+        click.echo(f"\nnote: the scenario is not a pure loss system ({structural}); "
                    "these figures describe the same flows on one shared pool of constant capacity.")
 
 
