@@ -23,7 +23,9 @@ import click
 from ruamel.yaml import YAML
 
 from . import results as results_io
-from .runner import InvariantViolation, SchedulerUnavailable, default_jobs, run
+from . import limits
+from .checkpoint import Checkpoint, run_plan
+from .runner import InvariantViolation, RunStopped, SchedulerUnavailable, default_jobs, run
 from .scenario import ScenarioError, json_schema, load_scenario
 from .model import METRICS
 from .stats import confidence_interval
@@ -60,12 +62,18 @@ def _friendly(command):
             sys.exit(2)
         except InvariantViolation as err:
             click.echo(f"capsim: {err}", err=True)
+            _notes(err)
             sys.exit(3)
+        except RunStopped as err:  # worker failure, resume refused, too big: each says what to do
+            click.echo(f"capsim: {err}", err=True)
+            _notes(err)
+            sys.exit(err.exit_code)
         except SchedulerUnavailable as err:
             click.echo(f"capsim: {err}", err=True)
             sys.exit(2)
-        except KeyboardInterrupt:
-            click.echo("capsim: interrupted; nothing was written", err=True)
+        except KeyboardInterrupt as err:
+            click.echo("capsim: interrupted; no results folder was written", err=True)
+            _notes(err)
             sys.exit(130)
         except results_io.NotCapsimFolder as err:
             click.echo(f"capsim: {err}", err=True)
@@ -78,6 +86,24 @@ def _friendly(command):
             sys.exit(2)
 
     return wrapper
+
+
+def _notes(err: BaseException) -> None:
+    """What was added on the way up (e.g. where an unfinished run is kept for --resume)."""
+    for note in getattr(err, "__notes__", ()):
+        click.echo(f"capsim: {note}", err=True)
+
+
+_max_events_option = click.option(
+    "--max-events", type=click.FloatRange(min=0, min_open=True), default=limits.DEFAULT_MAX_EVENTS,
+    envvar="CAPSIM_MAX_EVENTS", show_default=True,
+    help="Refuse a run estimated at more events than this (rates x days x replications x 3) before "
+         "starting. The default is about 3 hours of one core at capsim's measured 0.2-0.6 million "
+         "arrivals a second: a slip in a rate or horizon is caught, a deliberate big study raises it.")
+_resume_option = click.option(
+    "--resume", is_flag=True,
+    help="Go on with an interrupted run of the same command: its finished replications, kept beside "
+         "--out, are not run again; the files are the same as those of an uninterrupted run.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,25 +164,34 @@ def _report_written(out: Path, with_report: bool) -> None:
 @click.option("--only-replication", type=click.IntRange(min=0), metavar="R",
               help="Run replication R alone, as it runs within the full run (to reproduce a failure).")
 @click.option("--overwrite", is_flag=True, help="Replace --out even if capsim did not write it.")
+@_resume_option
+@_max_events_option
 @_report_option
 @_fix_inputs_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @_friendly
 def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, precision, max_replications,
-                only_replication, overwrite, with_report, fix_inputs, quiet):
+                only_replication, overwrite, resume, max_events, with_report, fix_inputs, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
     scenario = _scenario(scenario_file, fix_inputs)
     _report_possible(with_report)
     jobs = jobs or default_jobs()
     total = max_replications if precision else (replications or scenario.replications)
-    started = time.perf_counter()
-    with _progress(total, quiet) as advance:
-        results = run(scenario, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
-                      precision=precision, max_replications=max_replications,
-                      only_replication=only_replication, on_progress=advance)
-    wall = time.perf_counter() - started
+    seed = scenario.seed if seed is None else seed
+    limits.check(limits.workload([scenario], total if only_replication is None else 1), max_events)
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
-    results_io.write(results, out, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs, overwrite=overwrite)
+    plan = run_plan("run", [scenario], seed=seed, replications=None if precision else total, precision=precision,
+                    max_replications=max_replications if precision else None, only_replication=only_replication)
+    started = time.perf_counter()
+    with results_io.atomic_folder(out, overwrite, resume=resume) as staging:
+        checkpoint = _checkpoint(staging, plan, resume, out)
+        with _progress(total, quiet) as advance:
+            results = run(scenario, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
+                          precision=precision, max_replications=max_replications,
+                          only_replication=only_replication, on_progress=advance, checkpoint=checkpoint)
+        wall = time.perf_counter() - started
+        results_io.write_files(results, staging, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs)
+        checkpoint.discard()
     if with_report and scenario.uncertain_inputs() and only_replication is None:
         _inputs_at_means(results, out, jobs, scheduler)
     _report_into(out, with_report)
@@ -167,6 +202,16 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
             click.echo(f"\n{results.stopping.reason}.")
         click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
     _report_written(out, with_report)
+
+
+def _checkpoint(staging: Path, plan: dict, resume: bool, out: Path) -> Checkpoint:
+    """The checkpoint of a run or sweep in its staging folder; with --resume, say what is reused."""
+    checkpoint = Checkpoint.open(staging, plan, resume)
+    if checkpoint.resumed:
+        click.echo(f"capsim: resuming: {checkpoint.count()} replication(s) already finished", err=True)
+    elif resume:
+        click.echo(f"capsim: nothing to resume for {out}; starting from the beginning", err=True)
+    return checkpoint
 
 
 def _inputs_at_means(results, out: Path, jobs: int, scheduler) -> None:
@@ -414,14 +459,17 @@ _scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metav
 @_scheduler_option
 @_fix_inputs_option
 @_report_option
+@_max_events_option
 @_friendly
-def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs, with_report):
+def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs, with_report,
+            max_events):
     """Compare ALT scenarios with BASE on paired replications (common random numbers)."""
     from . import experiments
 
     base = _scenario(base_file, fix_inputs)
     alternatives = [_scenario(f, fix_inputs) for f in alt_files]
     _report_possible(with_report)
+    limits.check(limits.workload([base, *alternatives], replications or base.replications), max_events)
     comparison = experiments.compare(base, alternatives, replications=replications, seed=seed,
                                      **_where(jobs, scheduler))
     out = Path(out_dir or Path("results") / "runs" / f"compare-{base.name}")
@@ -468,9 +516,11 @@ def comparison_table(comparison) -> str:
 @_scheduler_option
 @_fix_inputs_option
 @_report_option
+@_resume_option
+@_max_events_option
 @_friendly
 def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler, fix_inputs,
-          with_report):
+          with_report, resume, max_events):
     """Run SCENARIO_FILE over a grid of parameter values, with the same seeds at every point."""
     from . import experiments
 
@@ -491,9 +541,15 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
         raise click.UsageError("give at least one --set PATH=V1,V2,... or --grid FILE")
     points = experiments.sweep_points(scenario, grid, zipped)
     click.echo(f"{len(points)} points x {replications or scenario.replications} replications", err=True)
-    runs = experiments.sweep(points, replications=replications, seed=seed, **_where(jobs, scheduler))
+    count, seed = replications or scenario.replications, scenario.seed if seed is None else seed
+    limits.check(limits.workload([p.scenario for p in points], count), max_events)
     out = Path(out_dir or Path("results") / "runs" / f"sweep-{scenario.name}")
-    with results_io.atomic_folder(out) as staging:
+    plan = run_plan("sweep", [p.scenario for p in points], seed=seed, replications=count)
+    with results_io.atomic_folder(out, resume=resume) as staging:
+        checkpoint = _checkpoint(staging, plan, resume, out)
+        runs = experiments.sweep(points, replications=count, seed=seed, checkpoint=checkpoint,
+                                 **_where(jobs, scheduler))
+        checkpoint.discard()
         (staging / "sweep.csv").write_text(experiments.sweep_csv(points, runs), encoding="utf-8")
         for point, results in zip(points, runs):
             results_io.write_files(results, staging / point.label, command=sys.argv)
@@ -524,14 +580,17 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
 @_scheduler_option
 @_fix_inputs_option
 @_report_option
+@_max_events_option
 @_friendly
 def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler,
-                 fix_inputs, with_report):
+                 fix_inputs, with_report, max_events):
     """The smallest number of beds at which every target holds with 95% confidence."""
     from . import experiments
 
     scenario = _scenario(scenario_file, fix_inputs)
     _report_possible(with_report)
+    tried = limits.bed_counts_tried(min_beds, max_beds or 4 * max(scenario.capacity.beds, min_beds + 1))
+    limits.check(limits.workload([scenario], replications or scenario.replications, tried), max_events)
     try:
         parsed = [experiments.Target.parse(t) for t in targets]
     except ValueError as err:

@@ -153,10 +153,11 @@ def sweep_points(base: Scenario, settings: dict[str, list], zipped: bool = False
 
 
 def sweep(points: Sequence[SweepPoint], *, replications: int | None = None, seed: int | None = None,
-          jobs: int = 1, scheduler: str | None = None) -> list[Results]:
-    """Run every point with the same seeds, all replications spread over the workers at once."""
+          jobs: int = 1, scheduler: str | None = None, checkpoint=None) -> list[Results]:
+    """Run every point with the same seeds, all replications spread over the workers at once
+    (`checkpoint`: finished replications kept and skipped, see runner.run)."""
     return run_many([p.scenario for p in points], replications=replications, seed=seed, jobs=jobs,
-                    scheduler=scheduler)
+                    scheduler=scheduler, checkpoint=checkpoint)
 
 
 # --- size --------------------------------------------------------------------------------

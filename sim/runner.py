@@ -6,16 +6,29 @@ executor, the number of workers or the order in which they finish. Work is sent
 in chunks, and a replication returns only its metrics and daily occupancy (no
 SimPy objects). With a precision target, replications are added until the
 confidence intervals are narrow enough (Hoad, Robinson and Davies 2010).
+
+Each local worker process runs one chunk at a time in a pool of its own
+(`ProcessLanes`), so a worker that dies (out of memory, killed) fails only the
+chunk it was running: those replications are retried once, one by one, on a
+fresh process, and a replication that kills its worker again stops the run
+(`WorkerFailure`) with the command that reproduces it. Finished replications
+can be kept in a checkpoint (see checkpoint.py) and skipped when a run resumes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import math
 import multiprocessing
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import wait as futures_wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,12 +45,33 @@ ABSOLUTE_FLOORS = {"occupancy_mean": 0.5, "probability_full": 0.002, "blocking_p
 """Half-widths below these are precise enough whatever the mean (metrics near zero)."""
 
 
+log = logging.getLogger("capsim")
+"""Worker deaths and retries are reported here (on standard error unless logging is configured)."""
+
+TEST_KILL_REPLICATION = "CAPSIM_TEST_KILL_REPLICATION"
+"""Test hook: ``R`` makes a worker process die (os._exit) whenever it starts
+replication R; ``R:MARKER`` only the first time (it creates the file MARKER).
+Worker processes only: never the process that runs the command."""
+
+
 class InvariantViolation(RuntimeError):
     """A replication broke a law of the model (conservation, capacity, maximum detention)."""
 
 
 class SchedulerUnavailable(RuntimeError):
     """A Dask scheduler was asked for and cannot be used (not installed, unreachable)."""
+
+
+class RunStopped(RuntimeError):
+    """The run cannot go on; `exit_code` is the command's exit code, the message says what to do."""
+
+    exit_code = 1
+
+
+class WorkerFailure(RunStopped):
+    """Replications killed their worker process twice (the first run and the retry)."""
+
+    exit_code = 1
 
 
 def default_jobs() -> int:
@@ -76,7 +110,7 @@ def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[
     if jobs <= 1:
         yield None, 1
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessLanes(jobs)
     try:
         yield pool, jobs
     except BaseException:
@@ -84,6 +118,104 @@ def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[
         raise
     else:
         pool.shutdown()
+
+
+class ProcessLanes(Executor):
+    """`workers` spawn-started worker processes, each in a process pool of its own.
+
+    Tasks wait in one queue and go to the first idle worker. When a worker
+    process dies, only the task it was running fails (with BrokenProcessPool)
+    and a fresh process takes its place; with one shared pool every task in
+    flight would fail and the one that killed it could not be told apart.
+    """
+
+    def __init__(self, workers: int):
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.RLock()  # cancelling a future under it calls _forget
+        self._queued: deque = deque()
+        self._idle = [self._new_lane() for _ in range(workers)]
+        self._busy: set[ProcessPoolExecutor] = set()
+        self._outstanding: set[Future] = set()
+        self._closed = False
+
+    def _new_lane(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=self._context)  # starts its process on first use
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        outer: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot submit to a shut-down executor")
+            self._queued.append((outer, fn, args, kwargs))
+            self._outstanding.add(outer)
+        outer.add_done_callback(self._forget)
+        self._dispatch()
+        return outer
+
+    def _forget(self, outer: Future) -> None:
+        with self._lock:
+            self._outstanding.discard(outer)
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed or not self._queued or not self._idle:
+                    return
+                outer, fn, args, kwargs = self._queued.popleft()
+                lane = self._idle.pop()
+                self._busy.add(lane)
+            if not outer.set_running_or_notify_cancel():  # cancelled while queued
+                self._release(lane, broken=False)
+                continue
+            try:
+                inner = lane.submit(fn, *args, **kwargs)
+            except BrokenProcessPool as err:  # the process died while idle
+                outer.set_exception(err)
+                self._release(lane, broken=True)
+                continue
+            inner.add_done_callback(functools.partial(self._finished, lane, outer))
+
+    def _finished(self, lane: ProcessPoolExecutor, outer: Future, inner: Future) -> None:
+        if inner.cancelled():
+            outer.set_exception(BrokenProcessPool("the worker was shut down"))
+            broken = True
+        else:
+            error = inner.exception()
+            broken = isinstance(error, BrokenProcessPool)
+            if error is None:
+                outer.set_result(inner.result())
+            else:
+                outer.set_exception(error)
+        self._release(lane, broken)
+        self._dispatch()
+
+    def _release(self, lane: ProcessPoolExecutor, broken: bool) -> None:
+        if broken:
+            lane.shutdown(wait=False)
+        with self._lock:
+            self._busy.discard(lane)
+            if self._closed:
+                if not broken:
+                    lane.shutdown(wait=False)
+                return
+            self._idle.append(self._new_lane() if broken else lane)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            if cancel_futures:
+                for outer, *_ in self._queued:
+                    outer.cancel()
+                self._queued.clear()
+        if wait:
+            with self._lock:
+                outstanding = list(self._outstanding)
+            futures_wait(outstanding)
+        with self._lock:
+            self._closed = True
+            lanes = self._idle + list(self._busy)
+            self._idle = []
+        for lane in lanes:
+            lane.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def run(
@@ -97,6 +229,7 @@ def run(
     max_replications: int = 1000,
     only_replication: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    checkpoint=None,
 ) -> Results:
     """Run `scenario` and return its Results.
 
@@ -113,19 +246,29 @@ def run(
     only_replication
         Run replication r alone, exactly as it runs within a full run (to reproduce a failure).
     on_progress
-        Called with the number of replications just finished.
+        Called with the number of replications just finished (or found in the checkpoint).
+    checkpoint
+        A checkpoint.Checkpoint: finished replications are kept in it, and those
+        it already holds are not run again.
+
+    Raises
+    ------
+    WorkerFailure
+        A replication killed its worker process, and again when retried.
+    InvariantViolation
+        A replication broke a law of the model.
     """
     seed = scenario.seed if seed is None else seed
     if precision is None:
         count = scenario.replications if replications is None else replications
         indices = range(count) if only_replication is None else [only_replication]
         with executor_for(jobs, scheduler) as (executor, workers):
-            [reps] = _replications(executor, workers, seed, [(scenario, indices)], on_progress)
+            [reps] = _replications(executor, workers, seed, [(scenario, indices)], on_progress, checkpoint)
         stopping = None
     else:
         with executor_for(jobs, scheduler) as (executor, workers):
             reps, stopping = _until_precise(executor, workers, scenario, seed, precision, max_replications,
-                                            on_progress)
+                                            on_progress, checkpoint)
     for r, rep in enumerate(reps):
         check_invariants(scenario, rep, r if only_replication is None else only_replication, seed)
     return Results(scenario, seed, reps, stopping)
@@ -140,15 +283,18 @@ def run_many(
     scheduler: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     executor: tuple[Executor | None, int] | None = None,
+    checkpoint=None,
 ) -> list[Results]:
     """Run several scenarios with the same seeds (common random numbers), all their
     replications spread over the workers at once. `replications` and `seed`
     default to the first scenario's. `executor`, from `executor_for`, reuses
-    workers across calls (a search that runs many small batches)."""
+    workers across calls (a search that runs many small batches). `checkpoint`:
+    see `run` (scenario i of the list is scenario i of the checkpoint)."""
     seed = scenarios[0].seed if seed is None else seed
     count = scenarios[0].replications if replications is None else replications
     with contextlib.nullcontext(executor) if executor else executor_for(jobs, scheduler) as (pool, workers):
-        all_reps = _replications(pool, workers, seed, [(s, range(count)) for s in scenarios], on_progress)
+        all_reps = _replications(pool, workers, seed, [(s, range(count)) for s in scenarios], on_progress,
+                                 checkpoint)
     for scenario, reps in zip(scenarios, all_reps):
         for r, rep in enumerate(reps):
             check_invariants(scenario, rep, r, seed)
@@ -156,41 +302,123 @@ def run_many(
 
 
 def _replications(executor: Executor | None, workers: int, seed: int,
-                  work: Sequence[tuple[Scenario, Sequence[int]]], on_progress) -> list[list[RepResult]]:
+                  work: Sequence[tuple[Scenario, Sequence[int]]], on_progress,
+                  checkpoint=None) -> list[list[RepResult]]:
     """For each (scenario, replication indices), its replications in order. On an
-    executor, the chunks of every scenario are submitted at once."""
+    executor, the chunks of every scenario are submitted at once; a chunk whose
+    worker died is retried once, replication by replication (`_gather`)."""
+    done: dict[tuple[int, int], RepResult] = {}
+    if checkpoint is not None:
+        wanted = {(i, r) for i, (_, indices) in enumerate(work) for r in indices}
+        done = checkpoint.finished(wanted)
+        if done and on_progress:
+            on_progress(len(done))
+    todo = [(i, [r for r in indices if (i, r) not in done]) for i, (_, indices) in enumerate(work)]
+
+    def keep(i: int, r: int, rep: RepResult) -> None:
+        done[i, r] = rep
+        if checkpoint is not None:
+            checkpoint.save(i, r, rep)
+
     if executor is None:
-        gathered = []
-        for scenario, indices in work:
-            gathered.append([])
+        for i, indices in todo:
             for r in indices:
-                gathered[-1].append(simulate(scenario, replication_seed(seed, r)))
+                keep(i, r, simulate(work[i][0], replication_seed(seed, r)))
                 if on_progress:
                     on_progress(1)
-        return gathered
-    size = max(1, math.ceil(sum(len(indices) for _, indices in work) / (workers * 4)))
-    submitted = [
-        [executor.submit(_run_chunk, scenario, seed, list(indices[i:i + size])) for i in range(0, len(indices), size)]
-        for scenario, indices in work
-    ]
+    else:
+        size = max(1, math.ceil(sum(len(indices) for _, indices in work) / (workers * 4)))
+        chunks = [(i, indices[k:k + size]) for i, indices in todo for k in range(0, len(indices), size)]
+        _gather(executor, [scenario for scenario, _ in work], seed, chunks, keep, on_progress)
+    return [[done[i, r] for r in indices] for i, (_, indices) in enumerate(work)]
+
+
+def _gather(executor: Executor, scenarios: list[Scenario], seed: int, chunks: list[tuple[int, list[int]]],
+            keep: Callable[[int, int, RepResult], None], on_progress) -> None:
+    """Run `chunks` [(scenario index, replications)], keeping each replication as its chunk finishes.
+
+    A chunk whose worker process died is reported and its replications are
+    retried once, each alone; the replications that kill their worker again
+    are reported together, once all the other work is finished (and kept).
+    """
+    futures = {executor.submit(_run_chunk, scenarios[i], seed, indices): (i, indices, 1) for i, indices in chunks}
+    failed: list[tuple[int, int, str]] = []
     try:
-        gathered = []
-        for futures in submitted:
-            gathered.append([])
-            for future in futures:
-                chunk = future.result()
-                if on_progress:
-                    on_progress(len(chunk))
-                gathered[-1].extend(chunk)
-        return gathered
+        while futures:
+            finished, _ = futures_wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i, indices, attempt = futures.pop(future)
+                death = _worker_death(future)
+                if death is None:
+                    for r, rep in zip(indices, future.result()):
+                        keep(i, r, rep)
+                    if on_progress:
+                        on_progress(len(indices))
+                elif attempt == 1:
+                    log.warning(f"capsim: a worker process died ({death}) while running {_which(indices)} of "
+                                f"{scenarios[i].name} (seed {seed}); retrying {'it' if len(indices) == 1 else 'them'}"
+                                " once, on a fresh worker process")
+                    futures |= {executor.submit(_run_chunk, scenarios[i], seed, [r]): (i, [r], 2) for r in indices}
+                else:
+                    log.warning(f"capsim: replication {indices[0]} of {scenarios[i].name} (seed {seed}) killed its "
+                                "worker process again")
+                    failed.append((i, indices[0], death))
     finally:
-        for futures in submitted:
-            for future in futures:
-                future.cancel()
+        for future in futures:
+            future.cancel()
+    if failed:
+        lines = [f"replication {r} of {scenarios[i].name} (seed {seed}) killed its worker process twice ({death})"
+                 for i, r, death in failed]
+        first_i, first_r, _ = failed[0]
+        raise WorkerFailure(
+            "; ".join(lines) + ". A process that dies without an error message was most often killed for lack "
+            "of memory (see the system log, e.g. dmesg). Every other replication finished. Reproduce it alone, "
+            f"in one process, with: capsim run SCENARIO --seed {seed} --only-replication {first_r} --jobs 1"
+            + (f" (SCENARIO being {scenarios[first_i].name})" if len(scenarios) > 1 else ""))
+
+
+def _worker_death(future: Future) -> str | None:
+    """How the worker running `future` died, or None if the task did not lose its worker.
+    An exception raised by the simulation itself is not a death: it propagates."""
+    error = future.exception()
+    if error is None:
+        return None
+    if isinstance(error, BrokenProcessPool):
+        return "the process ended abruptly"
+    if type(error).__name__ == "KilledWorker":  # Dask: the task's workers died (after Dask's own retries)
+        return f"KilledWorker: {error}"
+    raise error
+
+
+def _which(indices: Sequence[int]) -> str:
+    if len(indices) == 1:
+        return f"replication {indices[0]}"
+    if list(indices) == list(range(indices[0], indices[-1] + 1)):
+        return f"replications {indices[0]}-{indices[-1]}"
+    return "replications " + ", ".join(map(str, indices))
 
 
 def _run_chunk(scenario: Scenario, seed: int, indices: list[int]) -> list[RepResult]:
-    return [simulate(scenario, replication_seed(seed, r)) for r in indices]
+    kill = os.environ.get(TEST_KILL_REPLICATION)
+    results = []
+    for r in indices:
+        if kill:
+            _test_kill(kill, r)
+        results.append(simulate(scenario, replication_seed(seed, r)))
+    return results
+
+
+def _test_kill(setting: str, replication: int) -> None:
+    """The TEST_KILL_REPLICATION hook: die at once as a killed worker would."""
+    target, _, marker = setting.partition(":")
+    if int(target) != replication:
+        return
+    if marker:
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return  # died once already
+    os._exit(1)
 
 
 @dataclass(frozen=True)
@@ -238,12 +466,12 @@ def replications_needed(series: dict[str, Sequence[float]], precision: float, k_
     return None
 
 
-def _until_precise(executor, workers, scenario, seed, precision, max_replications, on_progress):
+def _until_precise(executor, workers, scenario, seed, precision, max_replications, on_progress, checkpoint=None):
     reps: list[RepResult] = []
     batch = max(10, 2 * workers)
     while len(reps) < max_replications:
         more = range(len(reps), min(max_replications, len(reps) + batch))
-        reps += _replications(executor, workers, seed, [(scenario, more)], on_progress)[0]
+        reps += _replications(executor, workers, seed, [(scenario, more)], on_progress, checkpoint)[0]
         series = {m: [rep.metrics[m] for rep in reps] for m in PRECISION_METRICS}
         needed = replications_needed(series, precision)
         if needed is not None:
