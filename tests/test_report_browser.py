@@ -32,6 +32,15 @@ SECTIONS = {
     "sweep": ["Points of the sweep", "Headline metrics against the parameters", "Method and reproducibility"],
     "size": ["Answer", "Target metrics against beds", "Every number of beds tried", "Method and reproducibility"],
 }
+
+
+def expected_sections(kind: str, folder: Path) -> list[str]:
+    """A run's report has an 'Uncertain inputs' section when its scenario has any."""
+    if kind == "run" and sim.load_scenario(folder / "scenario.yaml").uncertain_inputs():
+        return SECTIONS["run"][:-1] + ["Uncertain inputs"] + SECTIONS["run"][-1:]
+    return SECTIONS[kind]
+
+
 PAGE = (1240, 1754)  # A4 at 150 dpi
 INSTALL = ("chromium is not installed, and the browser test needs it: on Debian or Ubuntu "
            "`sudo apt-get update && sudo apt-get install -y chromium` (.ci/run does this). "
@@ -57,7 +66,7 @@ def test_report_of_every_scenario(scenario_report):
     parsed = outline(text)
     assert parsed.errors == [] and parsed.stack == []
     assert parsed.counts.get("svg") == len(report.FIGURES) == parsed.counts.get("figure")
-    assert parsed.headings == SECTIONS["run"]
+    assert parsed.headings == expected_sections("run", folder)
     assert external_references(text) == []
     for item in STRESS_ITEMS:
         assert f"<td>{item}</td>" in text, item
@@ -129,8 +138,8 @@ def test_report_in_a_browser(kind, reports, tmp_path):
     assert written.counts.get("svg", 0) >= 1
     dom = headless(page, tmp_path, "--dump-dom").stdout
     rendered = outline(dom)
-    assert rendered.headings == SECTIONS[kind]
-    assert rendered.counts.get("section") == len(SECTIONS[kind])
+    assert rendered.headings == expected_sections(kind, page.parent)
+    assert rendered.counts.get("section") == len(expected_sections(kind, page.parent))
     assert rendered.counts.get("svg") == written.counts["svg"]  # every figure survived the browser's parser
     assert rendered.counts.get("figure") == written.counts["figure"]
     assert "parsererror" not in dom
