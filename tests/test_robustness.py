@@ -102,9 +102,23 @@ def small_serial(small_file, tmp_path_factory) -> dict[str, bytes]:
     return data_files(cwd / "out")
 
 
+def simulating(process: subprocess.Popen, out: Path, resumed: bool) -> None:
+    """Wait until `process` starts simulating (the kill times count from there,
+    whatever the start-up takes on a loaded machine): it has said that it resumes,
+    or its checkpoint is there."""
+    if resumed:
+        line = process.stderr.readline()
+        assert "resuming: " in line, line + process.stderr.read()
+        return
+    deadline = time.monotonic() + 120
+    while not any((folder / ".checkpoint" / "plan.json").is_file() for folder in temporary_folders(out)):
+        assert time.monotonic() < deadline and process.poll() is None, "the run did not start"
+        time.sleep(0.02)
+
+
 def test_killed_runs_leave_the_old_folder_and_resume_gives_the_same_bytes(slow_file, tmp_path):
-    """SIGKILL at three fixed times (a seeded draw), each time resuming the last
-    attempt: the target is always the old complete folder with at most one
+    """SIGKILL at three fixed times after the simulation starts (a seeded draw),
+    each time resuming the last attempt: the target is always the old complete folder with at most one
     temporary folder beside it, and the final --resume writes exactly the
     files of an uninterrupted run."""
     out = tmp_path / "out"
@@ -118,7 +132,8 @@ def test_killed_runs_leave_the_old_folder_and_resume_gives_the_same_bytes(slow_f
     old_files = files(out)
     for attempt, after in enumerate(random.Random(20240215).uniform(1.0, 3.0) for _ in range(3)):
         process = subprocess.Popen(capsim_command(*run, *(["--resume"] if attempt else [])), cwd=tmp_path,
-                                   env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                   env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        simulating(process, out, resumed=attempt > 0)
         time.sleep(after)
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
