@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .results import CHECKPOINT_FOLDER as FOLDER
+from .results import CHECKPOINT_PLAN as PLAN
 from .results import capsim_version
 from .runner import RunStopped
 from .scenario import Scenario
-PLAN = "plan.json"
 _REPLICATION_FILE = re.compile(r"^s(\d+)-r(\d+)\.pickle$")
 
 

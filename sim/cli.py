@@ -407,7 +407,7 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 def theory(scenario_file, fix_inputs):
     """Queueing theory for SCENARIO_FILE, without simulating: offered load,
     Erlang B blocking, mean occupancy and the beds each blocking target needs."""
-    from .theory import analytic_check, erlang_b, mginf_occupancy_tail, smallest_beds
+    from .theory import analytic_check, erlang_b, mginf_occupancy_tail, outside_loss_model, smallest_beds
 
     scenario = _scenario(scenario_file, fix_inputs)
     analytic = analytic_check(scenario)
@@ -432,7 +432,7 @@ def theory(scenario_file, fix_inputs):
     if uncertain:
         click.echo(f"\nnote: uncertain inputs at their means ({', '.join(uncertain)}); the simulation draws "
                    "them per replication, so its blocking is not Erlang B of the mean load (--fix-inputs).")
-    structural = analytic_check(scenario.at_means()).reason if uncertain else analytic.reason
+    structural = outside_loss_model(scenario)
     if structural:
         click.echo(f"\nnote: the scenario is not a pure loss system ({structural}); "
                    "these figures describe the same flows on one shared pool of constant capacity.")

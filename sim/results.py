@@ -226,6 +226,13 @@ class NotCapsimFolder(FileExistsError):
 
 CHECKPOINT_FOLDER = ".checkpoint"
 """Inside a staging folder: the finished replications of a run that may resume (see checkpoint.py)."""
+CHECKPOINT_PLAN = "plan.json"
+"""In the checkpoint folder: which run its replications belong to (see checkpoint.py)."""
+
+
+def holds_checkpoint(staging: Path) -> bool:
+    """Does a staging folder hold a checkpoint that --resume could continue?"""
+    return (staging / CHECKPOINT_FOLDER / CHECKPOINT_PLAN).is_file()
 
 
 @contextlib.contextmanager
@@ -261,7 +268,7 @@ def atomic_folder(out_dir: str | Path, overwrite: bool = False, *, resume: bool 
         if held is None:
             continue  # the staging folder of a run still going on
         if (resume and staging is None and ".tmp-old-" not in leftover.name
-                and (leftover / CHECKPOINT_FOLDER / "plan.json").is_file()):
+                and holds_checkpoint(leftover)):
             staging, lock = leftover, held
             continue
         shutil.rmtree(leftover, ignore_errors=True)
@@ -276,7 +283,7 @@ def atomic_folder(out_dir: str | Path, overwrite: bool = False, *, resume: bool 
         try:
             yield staging
         except BaseException as err:
-            if (staging / CHECKPOINT_FOLDER / "plan.json").is_file():
+            if holds_checkpoint(staging):
                 err.add_note(f"the unfinished run is kept in {staging}: rerun the command that started it, "
                              "with --resume, to go on from where it stopped")
             else:

@@ -367,7 +367,8 @@ def stream_expected_stay(scenario, stream) -> float:
                          scenario.stream_max_detention(stream), breakpoints=breakpoints)
 
 
-def _outside_loss_model(scenario) -> str | None:
+def outside_loss_model(scenario) -> str | None:
+    """Why the scenario's structure is not one M/G/c/c loss system, or None."""
     for stream in scenario.streams:
         if stream.arrivals.schedule is not None:
             return f"stream {stream.name}: the arrival rate changes over time (not a stationary Poisson flow)"
@@ -396,7 +397,7 @@ def analytic_check(scenario) -> AnalyticCheck:
                       if stream.arrivals.rate is not None else None)
         for stream in scenario.streams
     }
-    reason = _outside_loss_model(scenario)
+    reason = outside_loss_model(scenario)
     if reason is None and uncertain:
         reason = (f"inputs are uncertain ({', '.join(uncertain)}): the offered load is at their means; "
                   "for Erlang B run with --fix-inputs")
