@@ -55,10 +55,14 @@ streams:
 """
 
 
+def long_run_text(ref: Reference, *, replications: int = 1, seed: int = 1) -> str:
+    """The scenario of one long replication of T = arrivals / rate days, the first 10% a warm-up."""
+    return scenario_text(ref, horizon=ref.end - ref.warmup, warmup=ref.warmup, replications=replications, seed=seed)
+
+
 def scenario(ref: Reference, *, replications: int = 1, seed: int = 1) -> "sim.Scenario":
-    """One long replication of T = arrivals / rate days, the first 10% a warm-up."""
-    return sim.parse_scenario(scenario_text(ref, horizon=ref.end - ref.warmup, warmup=ref.warmup,
-                                            replications=replications, seed=seed), "<bench>")
+    """`long_run_text`, parsed."""
+    return sim.parse_scenario(long_run_text(ref, replications=replications, seed=seed), "<bench>")
 
 
 def simulated_arrivals(ref: Reference, metrics: dict) -> int:

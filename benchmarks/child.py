@@ -1,16 +1,19 @@
-"""A capsim run in a fresh process that reports its peak memory (for the memory rows).
+"""A capsim run in a fresh process that reports its peak memory and its run time
+(the memory and --jobs rows of the benchmark).
 
-    python -m benchmarks.child horizon ARRIVALS SEED
-        one replication of the reference model over ARRIVALS / rate days
-    python -m benchmarks.child replications R SEED
-        R replications of the small scenario (SMALL) through the runner, in-process
-    python -m benchmarks.child jobs J SEED
-        JOBS_REPLICATIONS replications of the jobs scenario (5 years measured) on J
-        worker processes (sim.run(..., jobs=J))
+    python -m benchmarks.child REPLICATIONS JOBS SEED < scenario.yaml
 
-Prints one JSON line: {"maxrss_kb": peak resident set size of this process (see
-`peak_rss_kb`), "seconds": wall time of the run, "digest": SHA-256 of the
-replications' metrics}.
+Parses the scenario text on standard input and runs it through ``sim.run``
+with that many replications on JOBS worker processes. Prints one JSON line:
+{"maxrss_kb": peak resident set size of this process (see `peak_rss_kb`),
+"seconds": wall time of ``sim.run``, "digest": SHA-256 of the replications'
+metrics}.
+
+This module imports nothing but `sim` and the standard library, and the
+harness (run.py) writes the scenario: every spawned worker process imports the
+main module again (multiprocessing's spawn does), so the main module must cost
+no more to import than capsim's own command line does, or the --jobs row would
+time SciPy's import rather than capsim's runner.
 """
 
 from __future__ import annotations
@@ -23,46 +26,10 @@ import time
 
 import sim
 
-from . import capsim_engine
-from .reference import Reference
-
-SMALL = Reference(beds=75)
-"""The small scenario of the replication rows: 75 beds at a load of 75, one year measured."""
-SMALL_HORIZON = 365.0
-SMALL_WARMUP = 243.0
-
-JOBS_REPLICATIONS = 200
-JOBS_HORIZON = 5 * 365.25
-JOBS_WARMUP = 243.0
-"""The jobs row: the reference model over 5 years (after a warm-up of one maximum
-stay), 200 replications: the shape of a sweep point."""
-
-
-def small_scenario(replications: int, seed: int) -> "sim.Scenario":
-    return sim.parse_scenario(capsim_engine.scenario_text(
-        SMALL, horizon=SMALL_HORIZON, warmup=SMALL_WARMUP, replications=replications, seed=seed), "<bench-small>")
-
-
-def jobs_scenario(seed: int) -> "sim.Scenario":
-    return sim.parse_scenario(capsim_engine.scenario_text(
-        Reference(), horizon=JOBS_HORIZON, warmup=JOBS_WARMUP, replications=JOBS_REPLICATIONS, seed=seed),
-        "<bench-jobs>")
-
 
 def main(argv: list[str]) -> int:
-    kind, size, seed = argv[0], int(argv[1]), int(argv[2])
-    jobs = 1
-    if kind == "horizon":
-        model = capsim_engine.scenario(Reference(arrivals=size), seed=seed)
-        replications = 1
-    elif kind == "replications":
-        model = small_scenario(size, seed)
-        replications = size
-    elif kind == "jobs":
-        model = jobs_scenario(seed)
-        replications, jobs = JOBS_REPLICATIONS, size
-    else:
-        raise SystemExit(f"unknown kind {kind!r} (horizon, replications or jobs)")
+    replications, jobs, seed = (int(arg) for arg in argv)
+    model = sim.parse_scenario(sys.stdin.read(), "<bench-child>")
     started = time.perf_counter()
     results = sim.run(model, replications=replications, seed=seed, jobs=jobs)
     seconds = time.perf_counter() - started

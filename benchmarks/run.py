@@ -8,7 +8,8 @@ arrivals simulated per second, how many times faster heapq and capsim are,
 and the blocking with its 99% batch-means interval against Erlang B. Then
 capsim's scaling rows: time against the horizon and the number of beds, peak
 memory against the horizon and the number of replications (each in a fresh
-process), and the speed-up of two worker processes. Every target is printed
+process), and the speed-up of two worker processes (median of 3, interleaved
+with one process). Every target is printed
 as PASS or FAIL; the exit status is 1 if any is missed. ``--quick`` runs fewer
 arrivals and checks only the agreement with Erlang B.
 """
@@ -29,7 +30,6 @@ from importlib import metadata
 from pathlib import Path
 
 from . import capsim_engine, ciw_engine, heapq_engine, simpy_idiomatic
-from .child import JOBS_REPLICATIONS, SMALL
 from .reference import ARRIVALS, CIW_ARRIVALS, Outcome, Reference
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,18 @@ TEN_X_BEDS_TIME_PER_ARRIVAL = 1.3
 TEN_X_HORIZON_MEMORY = 1.1
 THOUSAND_REPLICATIONS_MEMORY = 1.5
 JOBS_SPEEDUP = 1.7
+
+SMALL = Reference(beds=75)
+"""The scenario of the replication rows: 75 beds at a load of 75, one year measured
+after a warm-up of one maximum stay."""
+SMALL_HORIZON = 365.0
+SMALL_WARMUP = 243.0
+
+JOBS_REPLICATIONS = 200
+JOBS_HORIZON = 5 * 365.25
+JOBS_WARMUP = 243.0
+"""The --jobs row: the reference model over 5 years (after a warm-up of one maximum
+stay), 200 replications: the shape of a sweep point."""
 
 REPEATS = 3
 SLOW_SECONDS = 5.0  # an implementation whose first run takes longer runs once
@@ -213,14 +225,14 @@ def capsim_pair(first: Reference, second: Reference, seed: int, repeats: int = R
     return tuple(sorted(outcomes, key=lambda o: o.seconds)[(repeats - 1) // 2] for outcomes in runs)
 
 
-def child_run(kind: str, size: int, seed: int) -> dict:
-    """Run benchmarks.child in a fresh interpreter: its peak RSS (kB), run time and digest."""
+def child_run(scenario_text: str, replications: int, jobs: int, seed: int) -> dict:
+    """Run a scenario in a fresh interpreter (benchmarks.child): its peak RSS (kB), run time and digest."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    done = subprocess.run([sys.executable, "-m", "benchmarks.child", kind, str(size), str(seed)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.child", str(replications), str(jobs), str(seed)],
+                          input=scenario_text, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"benchmarks.child {kind} {size} failed:\n{done.stderr}")
+        raise RuntimeError(f"benchmarks.child ({replications} replications, --jobs {jobs}) failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -252,24 +264,29 @@ def scaling_rows(ref: Reference, seed: int) -> tuple[list[str], list[Check]]:
 
     short = ARRIVALS // 10
     say(f"capsim memory: horizon of {short:,} vs {10 * short:,} arrivals, each in a fresh process")
-    small_peak = child_run("horizon", short, seed)["maxrss_kb"]
-    long_peak = child_run("horizon", 10 * short, seed)["maxrss_kb"]
+    small_peak = child_run(capsim_engine.long_run_text(ref.with_(arrivals=short)), 1, 1, seed)["maxrss_kb"]
+    long_peak = child_run(capsim_engine.long_run_text(ref.with_(arrivals=10 * short)), 1, 1, seed)["maxrss_kb"]
     value = long_peak / small_peak
     row("10x the horizon: peak RSS", f"{small_peak / 1024:.1f} MB -> {long_peak / 1024:.1f} MB", value,
         f"<= {TEN_X_HORIZON_MEMORY:g}x", value <= TEN_X_HORIZON_MEMORY)
 
     say(f"capsim memory: 10 vs 1,000 replications of {SMALL.beds} beds over a year, each in a fresh process")
-    few = child_run("replications", 10, seed)["maxrss_kb"]
-    many = child_run("replications", 1000, seed)["maxrss_kb"]
+    small = capsim_engine.scenario_text(SMALL, horizon=SMALL_HORIZON, warmup=SMALL_WARMUP)
+    few = child_run(small, 10, 1, seed)["maxrss_kb"]
+    many = child_run(small, 1000, 1, seed)["maxrss_kb"]
     value = many / few
     row("1,000 vs 10 replications (runner): peak RSS", f"{few / 1024:.1f} MB -> {many / 1024:.1f} MB", value,
         f"<= {THOUSAND_REPLICATIONS_MEMORY:g}x", value <= THOUSAND_REPLICATIONS_MEMORY)
 
-    say(f"capsim jobs: {JOBS_REPLICATIONS} replications of 5 years, --jobs 1 then --jobs 2, each in a fresh process")
-    one = child_run("jobs", 1, seed)
-    two = child_run("jobs", 2, seed)
-    serial, parallel = one["seconds"], two["seconds"]
-    same = one["digest"] == two["digest"]
+    say(f"capsim jobs: {JOBS_REPLICATIONS} replications of 5 years, --jobs 1 and --jobs 2, interleaved, "
+        f"median of {REPEATS}, each in a fresh process")
+    five_years = capsim_engine.scenario_text(ref, horizon=JOBS_HORIZON, warmup=JOBS_WARMUP)
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    for _ in range(REPEATS):
+        for jobs in runs:
+            runs[jobs].append(child_run(five_years, JOBS_REPLICATIONS, jobs, seed))
+    serial, parallel = (sorted(r["seconds"] for r in runs[jobs])[(REPEATS - 1) // 2] for jobs in (1, 2))
+    same = len({r["digest"] for rs in runs.values() for r in rs}) == 1
     value = serial / parallel
     row(f"--jobs 2 vs --jobs 1 ({JOBS_REPLICATIONS} replications): speed-up",
         f"{serial:.2f} s -> {parallel:.2f} s", value, f">= {JOBS_SPEEDUP:g}x", value >= JOBS_SPEEDUP)

@@ -40,6 +40,9 @@ from .scenario import Scenario
 from .stats import half_width
 
 PRECISION_METRICS = ("occupancy_mean", "probability_full", "blocking_probability", "return_rate")
+GUIDED = 2
+"""Each chunk sent to a worker is 1/(GUIDED x workers) of the replications not yet sent (`guided_chunks`)."""
+
 ABSOLUTE_FLOORS = {"occupancy_mean": 0.5, "probability_full": 0.002, "blocking_probability": 0.002,
                    "return_rate": 0.005}
 """Half-widths below these are precise enough whatever the mean (metrics near zero)."""
@@ -117,7 +120,9 @@ def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     else:
-        pool.shutdown()
+        # Every task has finished: the worker processes exit in the background
+        # (joined at interpreter exit) instead of on the caller's time.
+        pool.shutdown(wait=False)
 
 
 class ProcessLanes(Executor):
@@ -327,10 +332,26 @@ def _replications(executor: Executor | None, workers: int, seed: int,
                 if on_progress:
                     on_progress(1)
     else:
-        size = max(1, math.ceil(sum(len(indices) for _, indices in work) / (workers * 4)))
-        chunks = [(i, indices[k:k + size]) for i, indices in todo for k in range(0, len(indices), size)]
-        _gather(executor, [scenario for scenario, _ in work], seed, chunks, keep, on_progress)
+        _gather(executor, [scenario for scenario, _ in work], seed, guided_chunks(todo, workers), keep, on_progress)
     return [[done[i, r] for r in indices] for i, (_, indices) in enumerate(work)]
+
+
+def guided_chunks(todo: Sequence[tuple[int, Sequence[int]]], workers: int) -> list[tuple[int, list[int]]]:
+    """Cut [(scenario index, replications)] into chunks of decreasing size (guided
+    self-scheduling, Polychronopoulos and Kuck 1987): each chunk is 1/(GUIDED x
+    workers) of the replications still unassigned, at least one. Big chunks
+    first keep the round trips to the workers few; small ones last let the
+    workers finish together instead of one waiting for the other's big chunk."""
+    remaining = sum(len(indices) for _, indices in todo)
+    chunks = []
+    for i, indices in todo:
+        k = 0
+        while k < len(indices):
+            size = max(1, math.ceil(remaining / (GUIDED * workers)))
+            chunks.append((i, list(indices[k:k + size])))
+            k += size
+            remaining -= len(chunks[-1][1])
+    return chunks
 
 
 def _gather(executor: Executor, scenarios: list[Scenario], seed: int, chunks: list[tuple[int, list[int]]],

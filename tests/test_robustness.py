@@ -185,7 +185,8 @@ def test_a_worker_that_dies_once_is_retried_and_the_results_are_the_same(small_f
     assert done.returncode == 0, done.stderr
     assert marker.exists()  # the hook did kill a worker
     assert "worker process died" in done.stderr
-    assert "replication 3 of small (seed 11)" in done.stderr
+    # the chunk that held replication 3 (runner.guided_chunks of 8 replications on 2 workers: 0-1, 2-3, 4, ...)
+    assert "replications 2-3 of small (seed 11)" in done.stderr
     assert data_files(tmp_path / "out") == small_serial
 
 

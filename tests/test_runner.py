@@ -15,7 +15,10 @@ from scipy import stats as scipy_stats
 
 from sim import run
 from sim.results import replications_csv, summary_json
-from sim.runner import PRECISION_METRICS, replications_needed
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.runner import GUIDED, PRECISION_METRICS, guided_chunks, replications_needed
 from sim.stats import mser5
 
 from conftest import make_scenario
@@ -145,3 +148,21 @@ def test_mser5_finds_a_known_transient():
     series = np.concatenate([transient, np.zeros(1800)]) + rng.normal(0, 1, 2000)
     assert 160 <= mser5(series) <= 205
     assert mser5(rng.normal(0, 1, 2000)) <= 50  # no transient: little or nothing to drop
+
+
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=4), st.integers(1, 8))
+def test_guided_chunks_send_every_replication_once_in_shrinking_chunks(counts, workers):
+    """Each replication of each scenario in exactly one chunk, in order; a chunk
+    is 1/(GUIDED x workers) of what is left (rounded up), so the last chunk
+    holds one replication and the workers finish together."""
+    todo = [(i, range(100 * i, 100 * i + n)) for i, n in enumerate(counts)]
+    chunks = guided_chunks(todo, workers)
+    assert [(i, r) for i, rs in chunks for r in rs] == [(i, r) for i, rs in todo for r in rs]
+    left = sum(counts)
+    left_in_scenario = dict(enumerate(counts))
+    for i, rs in chunks:  # the share of what is left, or the rest of its scenario when that is less
+        assert len(rs) == min(math.ceil(left / (GUIDED * workers)), left_in_scenario[i])
+        left -= len(rs)
+        left_in_scenario[i] -= len(rs)
+    if chunks:
+        assert len(chunks[-1][1]) == 1
