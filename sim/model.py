@@ -38,14 +38,14 @@ class RepResult:
     """One replication: metrics for the system and each stream, the daily
     occupancy (day 0 to the end, warm-up included), the time spent at each
     occupancy level in the window, the stays that ended in the window per
-    stream (histogram bins of stats.StayHistogram: {bin: count}) and the
+    stream (rows (bin, count) of stats.StayHistogram.occupied_bins) and the
     internal checks."""
 
     metrics: dict[str, float]
     streams: dict[str, dict[str, float]]
     daily_occupancy: np.ndarray
     time_at_occupancy: np.ndarray
-    stay_bins: dict[str, dict[int, int]]
+    stay_bins: dict[str, np.ndarray]
     checks: dict[str, float] = field(default_factory=dict)
     origins: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     inputs: dict[str, float] = field(default_factory=dict)
@@ -423,7 +423,7 @@ class _Replication:
             for name in per_stream:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
         return RepResult(metrics, per_stream, np.asarray(self.daily[: days + 1], dtype=np.int32),
-                         np.asarray(self.occupancy.time_at), {s.stream.name: s.stays.nonzero() for s in self.streams},
+                         np.asarray(self.occupancy.time_at), {s.stream.name: s.stays.occupied_bins() for s in self.streams},
                          dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams})
 
     def _origin_outcomes(self, state: _StreamState) -> dict[str, dict[str, float]]:

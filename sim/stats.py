@@ -121,9 +121,12 @@ class StayHistogram:
         self.n = 0
         self.longest = 0.0
 
-    def nonzero(self) -> dict[int, int]:
-        """The occupied bins, {bin: count}: what a replication sends back."""
-        return {b: count for b, count in enumerate(self.counts) if count}
+    def occupied_bins(self) -> np.ndarray:
+        """The occupied bins as rows (bin, count): what a replication sends back.
+        A compact array, not a dict, as a thousand replications are held at once."""
+        counts = np.asarray(self.counts, dtype=np.int64)
+        occupied = np.flatnonzero(counts)
+        return np.stack([occupied, counts[occupied]], axis=1)
 
     def merged(self, others: Sequence["StayHistogram"]) -> "StayHistogram":
         longest = max(len(h.counts) for h in [self, *others])
@@ -159,18 +162,14 @@ class StayHistogram:
         }
 
 
-def pooled_stay_quantiles(bins: list[dict[int, int]], quantiles: Sequence[float]) -> list[float]:
-    """Quantiles (days) of all stays pooled over replications, from their {bin: count} histograms."""
+def pooled_stay_quantiles(bins: list[np.ndarray], quantiles: Sequence[float]) -> list[float]:
+    """Quantiles (days) of all stays pooled over replications, from their
+    (bin, count) rows (`StayHistogram.occupied_bins`)."""
     pooled = StayHistogram(0)
-    counts: dict[int, int] = {}
-    for histogram in bins:
-        for b, count in histogram.items():
-            counts[b] = counts.get(b, 0) + count
-    if counts:
-        pooled.counts = [0] * (max(counts) + 1)
-        for b, count in counts.items():
-            pooled.counts[b] = count
-        pooled.n = sum(counts.values())
+    rows = np.concatenate(bins) if bins else np.zeros((0, 2), dtype=np.int64)
+    counts = np.bincount(rows[:, 0], weights=rows[:, 1]).astype(np.int64)
+    pooled.counts = counts.tolist()
+    pooled.n = int(counts.sum())
     return [pooled.quantile(q) for q in quantiles]
 
 

@@ -73,13 +73,13 @@ def assert_no_traceback(done: subprocess.CompletedProcess) -> None:
 
 @pytest.fixture(scope="module")
 def slow_file(tmp_path_factory) -> Path:
-    """About 0.3 s a replication, 40 replications: some 12 s with --jobs 1, so
-    that the kills below (at most 3 s each) never come after the end, even on a
-    machine three times as fast."""
+    """About 0.4 s a replication, 40 replications: some 16 s with --jobs 1 on the
+    development machine, so that the kills below (5.3 s in all) never come after
+    the end, even on a machine three times as fast."""
     folder = tmp_path_factory.mktemp("slow")
     path = folder / "slow.yaml"
     path.write_text(to_yaml(scenario_data(
-        name="slow", horizon=3650, warmup=100, replications=40, seed=3, capacity={"beds": 300},
+        name="slow", horizon=10950, warmup=100, replications=40, seed=3, capacity={"beds": 300},
         streams=[{"name": "s", "arrivals": {"rate": 20.0}, "origins": [
             {"name": "all", "share": 1, "return_probability": 1,
              "time_to_return": {"dist": "exponential", "mean": 10}}]}])), encoding="utf-8")
@@ -130,7 +130,8 @@ def test_killed_runs_leave_the_old_folder_and_resume_gives_the_same_bytes(slow_f
                  "--seed", "5", cwd=tmp_path)
     assert old.returncode == 0, old.stderr
     old_files = files(out)
-    for attempt, after in enumerate(random.Random(20240215).uniform(1.0, 3.0) for _ in range(3)):
+    draws = random.Random(20240215)
+    for attempt, after in enumerate(draws.uniform(1.0, 3.0) for _ in range(3)):
         process = subprocess.Popen(capsim_command(*run, *(["--resume"] if attempt else [])), cwd=tmp_path,
                                    env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         simulating(process, out, resumed=attempt > 0)
