@@ -19,7 +19,7 @@ from .durations import NonNegativeDays, PositiveDays
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw `n` values (days) from `rng`."""
@@ -195,7 +195,7 @@ FAMILIES = ("exponential", "gamma", "lognormal", "weibull", "uniform", "triangul
 # --- uncertain inputs: a number the data do not pin down, drawn once per replication -----
 
 class _Uncertain(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     def draw(self, rng: np.random.Generator) -> float:
         """One value of the quantity (for one replication)."""
@@ -210,7 +210,7 @@ class _Uncertain(BaseModel):
 
 
 class _Counts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     successes: int = Field(ge=0)
     trials: int = Field(ge=1)
 
@@ -239,7 +239,7 @@ class BetaFrom(_Uncertain):
 
 
 class _Exposure(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     events: int = Field(ge=0)
     days: PositiveDays
 

@@ -60,7 +60,7 @@ Rate = Annotated[Union[Annotated[float, Field(gt=0)], Uncertain], _within(0, mat
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False, defer_build=True)
 
 
 class CapacityChange(_Strict):
