@@ -23,7 +23,6 @@ import logging
 import math
 import multiprocessing
 import os
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -127,8 +126,8 @@ def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
-    """How worker processes start: forked from a fork server that has imported the
-    capsim modules this process uses (POSIX), else spawned (Windows).
+    """How worker processes start: forked from a fork server that has imported
+    this module and so the simulation (POSIX), else spawned (Windows).
 
     A spawned worker imports numpy, pydantic and capsim again, some 0.2 s of
     CPU each, twice per run on two cores; a worker forked from the fork server
@@ -137,11 +136,12 @@ def worker_context() -> multiprocessing.context.BaseContext:
     (which runs the lanes' threads) would not be. It starts once per process and
     keeps its modules, working directory and environment variables: later runs,
     sweeps and searches start their workers at once. Workers still run the main
-    module again, as under spawn (its imports of capsim cost nothing then)."""
+    module again, as under spawn: what it imports beyond this module (SciPy for
+    a script that imports it) each worker imports, as a spawned one would."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(sorted(name for name in sys.modules if name == "sim" or name.startswith("sim.")))
+    context.set_forkserver_preload([__name__])
     return context
 
 
