@@ -57,8 +57,8 @@ JOBS_WARMUP = 243.0
 stay), 200 replications: the shape of a sweep point."""
 
 REPEATS = 3
-SCALING_REPEATS = 5
-"""The scaling rows time runs of a fraction of a second: five pairs, so that one
+SCALING_REPEATS = 7
+"""The scaling rows time runs of a fraction of a second: seven pairs, so that one
 slow moment of a shared machine does not move their medians."""
 SLOW_SECONDS = 5.0  # an implementation whose first run takes longer runs once
 
@@ -217,16 +217,21 @@ def speed_checks(outcomes: list[Outcome]) -> list[Check]:
 
 
 def capsim_pair(first: Reference, second: Reference, seed: int,
-                repeats: int = SCALING_REPEATS) -> tuple[Outcome, Outcome]:
-    """capsim on two instances, runs interleaved (a b a b a b) so that both see the
-    same machine; the median-time outcome of each."""
+                repeats: int = SCALING_REPEATS) -> tuple[Outcome, Outcome, float]:
+    """capsim on two instances, runs interleaved (a b a b ...) so that both see the
+    same machine: the median-time outcome of each, and the median over the pairs
+    of (seconds per arrival of b) / (seconds per arrival of a). A pair's ratio
+    cancels a slow spell of a shared machine that covers both of its runs,
+    where the ratio of two medians would not."""
     models = [capsim_engine.scenario(ref, seed=seed) for ref in (first, second)]
     runs: list[list[Outcome]] = [[], []]
     for _ in range(repeats):
         for i, ref in enumerate((first, second)):
             gc.collect()
             runs[i].append(capsim_engine.run(ref, seed, prepared=models[i]))
-    return tuple(sorted(outcomes, key=lambda o: o.seconds)[(repeats - 1) // 2] for outcomes in runs)
+    ratios = sorted((b.seconds / b.arrivals) / (a.seconds / a.arrivals) for a, b in zip(*runs))
+    first_run, second_run = (sorted(outcomes, key=lambda o: o.seconds)[(repeats - 1) // 2] for outcomes in runs)
+    return first_run, second_run, ratios[(repeats - 1) // 2]
 
 
 def child_run(scenario_text: str, replications: int, jobs: int, seed: int) -> dict:
@@ -251,16 +256,15 @@ def scaling_rows(ref: Reference, seed: int) -> tuple[list[str], list[Check]]:
     half = ref.with_(arrivals=ref.arrivals // 2)
     say(f"capsim scaling: {half.arrivals:,} vs {ref.arrivals:,} arrivals (the horizon doubled), "
         f"interleaved, median of {SCALING_REPEATS}")
-    half_run, full_run = capsim_pair(half, ref, seed)
-    value = full_run.seconds / half_run.seconds
+    half_run, full_run, per_arrival = capsim_pair(half, ref, seed)
+    value = per_arrival * full_run.arrivals / half_run.arrivals
     row("doubling the horizon: time", f"{half_run.seconds:.3f} s -> {full_run.seconds:.3f} s", value,
         f"<= {DOUBLE_HORIZON_TIME:g}x", value <= DOUBLE_HORIZON_TIME)
 
     big = ref.with_(beds=10 * ref.beds)
     say(f"capsim scaling: {ref.beds} vs {big.beds} beds at a load of c ({big.arrivals:,} arrivals each), "
         f"interleaved, median of {SCALING_REPEATS}")
-    base_run, big_run = capsim_pair(ref, big, seed)
-    per_arrival = (big_run.seconds / big_run.arrivals) / (base_run.seconds / base_run.arrivals)
+    base_run, big_run, per_arrival = capsim_pair(ref, big, seed)
     row(f"10x beds and load ({big.beds} beds): time per arrival",
         f"{1e6 * base_run.seconds / base_run.arrivals:.2f} us -> "
         f"{1e6 * big_run.seconds / big_run.arrivals:.2f} us", per_arrival,
