@@ -55,3 +55,16 @@ def test_implementation_agrees_with_erlang_b(engine, ref):
     # ~all of the expected arrivals were simulated, and the occupancy is the carried load a (1 - B)
     assert abs(outcome.arrivals - ref.arrivals) < 6 * math.sqrt(ref.arrivals) + 0.02 * ref.arrivals
     assert outcome.occupancy_mean == pytest.approx(ref.occupancy_theory, rel=0.05)
+
+
+def test_the_jobs_row_child_gives_the_same_replications_on_one_and_two_processes():
+    """The --jobs row's fresh-process run (benchmarks.child, the scenario on its
+    standard input) on the small instance: the digest of the replications'
+    metrics is the same on one worker and on two (reproducibility is the row's
+    own check), and the peak memory it reports is a plausible interpreter's."""
+    from benchmarks.run import child_run
+
+    text = capsim_engine.scenario_text(SMALL, horizon=400.0, warmup=100.0)
+    one, two = (child_run(text, 6, jobs, SEED) for jobs in (1, 2))
+    assert one["digest"] == two["digest"]
+    assert 10_000 < one["maxrss_kb"] < 2_000_000 and one["seconds"] > 0
