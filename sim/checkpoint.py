@@ -4,7 +4,8 @@
 (results.atomic_folder). A Checkpoint keeps every finished replication there,
 one pickle per replication written to a temporary file and renamed into place,
 so a run killed at any moment leaves only whole files. A plan (scenario hashes,
-seed, replications, capsim version) says which run the files belong to: a
+seed, replications, capsim version, format of a replication) says which run the
+files belong to: a
 checkpoint is resumed only by the same run, and since replication r always
 gives the same result, a resumed run writes the same bytes as an uninterrupted one.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from .results import CHECKPOINT_FOLDER as FOLDER
 from .results import CHECKPOINT_PLAN as PLAN
+from .model import REPLICATION_FORMAT
 from .results import capsim_version
 from .runner import RunStopped
 from .scenario import Scenario
@@ -43,6 +45,7 @@ def run_plan(command: str, scenarios: Sequence[Scenario], *, seed: int, replicat
     return {
         "command": command,
         "capsim_version": capsim_version(),
+        "replication_format": REPLICATION_FORMAT,
         "scenarios": [{"name": s.name, "sha256": s.sha256()} for s in scenarios],
         "seed": seed,
         "replications": replications,
@@ -127,7 +130,8 @@ def _difference(kept: dict, wanted: dict) -> str:
                     if len(kept["scenarios"]) == len(wanted["scenarios"])
                     else f"it ran {len(kept['scenarios'])} scenario(s), this run {len(wanted['scenarios'])}")
     for key, label in [("seed", "seed"), ("replications", "replications"), ("command", "command"),
-                       ("capsim_version", "capsim version"), ("options", "options")]:
+                       ("capsim_version", "capsim version"), ("replication_format", "replication format"),
+                       ("options", "options")]:
         there, here = kept.get(key), wanted.get(key)
         if there != here:
             if key == "options":

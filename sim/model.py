@@ -33,6 +33,11 @@ BATCH = 1024
 """People drawn at once per stream: the numpy cost is paid per batch, not per person."""
 
 
+REPLICATION_FORMAT = 2
+"""The version of what a RepResult holds; checkpoints (pickled RepResults) record it
+and are resumed only by the same. 2: stay histograms as (bin, count) rows."""
+
+
 @dataclass
 class RepResult:
     """One replication: metrics for the system and each stream, the daily

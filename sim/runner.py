@@ -54,7 +54,8 @@ log = logging.getLogger("capsim")
 TEST_KILL_REPLICATION = "CAPSIM_TEST_KILL_REPLICATION"
 """Test hook: ``R`` makes a worker process die (os._exit) whenever it starts
 replication R; ``R:MARKER`` only the first time (it creates the file MARKER).
-Worker processes only: never the process that runs the command."""
+Worker processes only: never the process that runs the command. Read in this
+process when the replications are sent out, and sent with them."""
 
 
 class InvariantViolation(RuntimeError):
@@ -133,11 +134,16 @@ def worker_context() -> multiprocessing.context.BaseContext:
     CPU each, twice per run on two cores; a worker forked from the fork server
     is ready in milliseconds, and a fresh one after a worker dies too. The fork
     server has one thread, so forking it is safe where forking this process
-    (which runs the lanes' threads) would not be. It starts once per process and
-    keeps its modules, working directory and environment variables: later runs,
-    sweeps and searches start their workers at once. Workers still run the main
-    module again, as under spawn: what it imports beyond this module (SciPy for
-    a script that imports it) each worker imports, as a spawned one would."""
+    (which runs the lanes' threads) would not be. It starts once per process:
+    later runs, sweeps and searches start their workers at once. Its workers
+    take this process's working directory and sys.path when they start, but
+    the modules and environment variables of the moment the server started (a
+    notebook that edits capsim's code must restart its kernel; anything a worker
+    needs from the environment is sent with the work). The preload list is the
+    process's fork-server setting (multiprocessing has one). Workers still run
+    the main module again, as under spawn: what it imports beyond this module
+    (SciPy for a script that imports it) each worker imports, as a spawned one
+    would."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
@@ -357,17 +363,20 @@ def _replications(executor: Executor | None, workers: int, seed: int,
 
 
 def guided_chunks(todo: Sequence[tuple[int, Sequence[int]]], workers: int) -> list[tuple[int, list[int]]]:
-    """Cut [(scenario index, replications)] into chunks of decreasing size (guided
-    self-scheduling, Polychronopoulos and Kuck 1987): each chunk is 1/(GUIDED x
-    workers) of the replications still unassigned, at least one. Big chunks
-    first keep the round trips to the workers few; small ones last let the
-    workers finish together instead of one waiting for the other's big chunk."""
+    """Cut [(scenario index, replications)] into chunks that shrink towards the end
+    (guided self-scheduling, Polychronopoulos and Kuck 1987): each chunk is
+    1/(GUIDED x workers) of the replications still unassigned, at least one, and
+    at most 1/(2 x GUIDED x workers) of all (a chunk is kept in the checkpoint
+    and counted in the progress when it finishes). Big chunks first keep the
+    round trips to the workers few; small ones last let the workers finish
+    together instead of one waiting for the other's big chunk."""
     remaining = sum(len(indices) for _, indices in todo)
+    largest = max(1, math.ceil(remaining / (2 * GUIDED * workers)))
     chunks = []
     for i, indices in todo:
         k = 0
         while k < len(indices):
-            size = max(1, math.ceil(remaining / (GUIDED * workers)))
+            size = min(largest, max(1, math.ceil(remaining / (GUIDED * workers))))
             chunks.append((i, list(indices[k:k + size])))
             k += size
             remaining -= len(chunks[-1][1])
@@ -382,7 +391,9 @@ def _gather(executor: Executor, scenarios: list[Scenario], seed: int, chunks: li
     retried once, each alone; the replications that kill their worker again
     are reported together, once all the other work is finished (and kept).
     """
-    futures = {executor.submit(_run_chunk, scenarios[i], seed, indices): (i, indices, 1) for i, indices in chunks}
+    kill = os.environ.get(TEST_KILL_REPLICATION)  # read here: workers may have started before it was set
+    futures = {executor.submit(_run_chunk, scenarios[i], seed, indices, kill): (i, indices, 1)
+               for i, indices in chunks}
     failed: list[tuple[int, int, str]] = []
     try:
         while futures:
@@ -399,7 +410,8 @@ def _gather(executor: Executor, scenarios: list[Scenario], seed: int, chunks: li
                     log.warning(f"capsim: a worker process died ({death}) while running {_which(indices)} of "
                                 f"{scenarios[i].name} (seed {seed}); retrying {'it' if len(indices) == 1 else 'them'}"
                                 " once, on a fresh worker process")
-                    futures |= {executor.submit(_run_chunk, scenarios[i], seed, [r]): (i, [r], 2) for r in indices}
+                    futures |= {executor.submit(_run_chunk, scenarios[i], seed, [r], kill): (i, [r], 2)
+                                for r in indices}
                 else:
                     log.warning(f"capsim: replication {indices[0]} of {scenarios[i].name} (seed {seed}) killed its "
                                 "worker process again")
@@ -439,8 +451,8 @@ def _which(indices: Sequence[int]) -> str:
     return "replications " + ", ".join(map(str, indices))
 
 
-def _run_chunk(scenario: Scenario, seed: int, indices: list[int]) -> list[RepResult]:
-    kill = os.environ.get(TEST_KILL_REPLICATION)
+def _run_chunk(scenario: Scenario, seed: int, indices: list[int], kill: str | None) -> list[RepResult]:
+    """Run replications `indices` in a worker; `kill` is the TEST_KILL_REPLICATION setting."""
     results = []
     for r in indices:
         if kill:

@@ -186,8 +186,7 @@ def test_a_worker_that_dies_once_is_retried_and_the_results_are_the_same(small_f
     assert done.returncode == 0, done.stderr
     assert marker.exists()  # the hook did kill a worker
     assert "worker process died" in done.stderr
-    # the chunk that held replication 3 (runner.guided_chunks of 8 replications on 2 workers: 0-1, 2-3, 4, ...)
-    assert "replications 2-3 of small (seed 11)" in done.stderr
+    assert "replication 3 of small (seed 11)" in done.stderr
     assert data_files(tmp_path / "out") == small_serial
 
 
@@ -282,3 +281,17 @@ def test_importing_the_cli_loads_no_heavy_library():
                           env=environment(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_checkpoint_of_another_replication_format_is_not_resumed(tmp_path):
+    """A checkpoint written when a replication held other things (the stay
+    histograms as dicts, format 1) must be refused with the reason, not read
+    into a run that would fail when it writes its files."""
+    from sim.checkpoint import Checkpoint, CheckpointMismatch, run_plan
+    from sim.model import REPLICATION_FORMAT
+
+    plan = run_plan("run", [make_scenario()], seed=1, replications=4)
+    Checkpoint.open(tmp_path, plan | {"replication_format": REPLICATION_FORMAT - 1}, resume=False)
+    with pytest.raises(CheckpointMismatch) as refused:
+        Checkpoint.open(tmp_path, plan, resume=True)
+    assert f"replication format {REPLICATION_FORMAT - 1} there, {REPLICATION_FORMAT} here" in str(refused.value)

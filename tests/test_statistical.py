@@ -214,9 +214,9 @@ def _cases_of(item) -> list[str]:
 def simulate_in_background(request):
     """Start every case the selected tests of this module read, longest first, on
     JOBS worker processes forked from this one, each running its replications
-    with sim.run(jobs=1). One pool for all cases, and forked, not spawned: the
-    spawn-based pool of sim.run(jobs=2) re-imports scipy and pydantic in every
-    worker of every run, about 1.8 CPU-seconds each, as much as a whole case.
+    with sim.run(jobs=1). One pool for all cases, so that the cases run side
+    by side; its workers are forked from this process and so have everything
+    imported already.
     The data are byte-identical whatever the executor (tests/test_model.py::
     test_jobs_do_not_change_results)."""
     needed = {name for item in request.session.items if item.module is request.module
