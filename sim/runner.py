@@ -376,10 +376,10 @@ def guided_chunks(todo: Sequence[tuple[int, Sequence[int]]], workers: int) -> li
     for i, indices in todo:
         k = 0
         while k < len(indices):
-            size = min(largest, max(1, math.ceil(remaining / (GUIDED * workers))))
-            chunks.append((i, list(indices[k:k + size])))
-            k += size
-            remaining -= len(chunks[-1][1])
+            chunk = list(indices[k:k + min(largest, max(1, math.ceil(remaining / (GUIDED * workers))))])
+            chunks.append((i, chunk))
+            k += len(chunk)
+            remaining -= len(chunk)
     return chunks
 
 
