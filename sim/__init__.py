@@ -5,8 +5,10 @@ simulates its replications and returns ``Results``, ``write`` writes the
 results directory.
 """
 
-from .results import Results, write
-from .runner import run
-from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from sim.analysis.results import Results
+from sim.errors import ScenarioError
+from sim.execution.runner import run
+from sim.output.run_folder import write
+from sim.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "parse_scenario", "run", "write"]

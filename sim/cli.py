@@ -12,41 +12,22 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import click
-
 from ruamel.yaml import YAML
 
-from . import results as results_io
-from . import limits
-from .checkpoint import Checkpoint, run_plan
-from .runner import InvariantViolation, RunStopped, SchedulerUnavailable, default_jobs, run
-from .scenario import ScenarioError, json_schema, load_scenario
-from .model import METRICS
-from .stats import confidence_interval
-from .stats import summarise as summarise_values
-from .report import ReportUnavailable
-
-HEADLINE = [
-    ("occupancy_mean", "mean occupancy (beds)"),
-    ("occupancy_p95", "occupancy, 95th percentile"),
-    ("probability_full", "share of time full"),
-    ("blocking_probability", "share of requests turned away"),
-    ("detention_requests", "detention requests"),
-    ("admitted", "admitted"),
-    ("turned_away", "turned away"),
-    ("returned", "returned"),
-    ("released_court", "released by a court"),
-    ("released_deadline", "released at the deadline"),
-    ("return_rate", "return rate (of ended stays)"),
-    ("los_mean_days", "mean length of stay (days)"),
-    ("cost", "cost (EUR)"),
-]
+from sim import metrics
+from sim.analysis.results import capsim_version
+from sim.analysis.stats import summarise
+from sim.errors import CapsimError, ScenarioError
+from sim.execution import limits
+from sim.execution.lanes import default_jobs
+from sim.formatting import for_people, interval, stat_interval
+from sim.output import workflows
+from sim.scenario import json_schema, load_scenario
 
 
 def _friendly(command):
@@ -56,42 +37,20 @@ def _friendly(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except ScenarioError as err:
-            for problem in err.problems:
-                click.echo(problem, err=True)
-            sys.exit(2)
-        except InvariantViolation as err:
-            click.echo(f"capsim: {err}", err=True)
-            _notes(err)
-            sys.exit(3)
-        except RunStopped as err:  # worker failure, resume refused, too big: each says what to do
-            click.echo(f"capsim: {err}", err=True)
-            _notes(err)
+        except CapsimError as err:
+            for line in err.lines():
+                click.echo(line, err=True)
             sys.exit(err.exit_code)
-        except SchedulerUnavailable as err:
-            click.echo(f"capsim: {err}", err=True)
-            sys.exit(2)
         except KeyboardInterrupt as err:
             click.echo("capsim: interrupted; no results folder was written", err=True)
-            _notes(err)
+            for note in getattr(err, "__notes__", ()):
+                click.echo(f"capsim: {note}", err=True)
             sys.exit(130)
-        except results_io.NotCapsimFolder as err:
-            click.echo(f"capsim: {err}", err=True)
-            sys.exit(2)
-        except ReportUnavailable as err:
-            click.echo(f"capsim: {err}", err=True)
-            sys.exit(2)
         except OSError as err:
             click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
             sys.exit(2)
 
     return wrapper
-
-
-def _notes(err: BaseException) -> None:
-    """What was added on the way up (e.g. where an unfinished run is kept for --resume)."""
-    for note in getattr(err, "__notes__", ()):
-        click.echo(f"capsim: {note}", err=True)
 
 
 _max_events_option = click.option(
@@ -107,7 +66,7 @@ _resume_option = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(results_io.capsim_version(), prog_name="capsim")
+@click.version_option(capsim_version(), prog_name="capsim")
 def main():
     """capsim: how full will the closed centres be, and what does a policy need?"""
 
@@ -129,23 +88,33 @@ _report_option = click.option("--report", "with_report", is_flag=True,
 def _report_possible(with_report: bool) -> None:
     """With --report, fail before simulating, not after, when matplotlib is missing."""
     if with_report:
-        from .report import require_matplotlib
+        from sim.report import require_matplotlib
 
         require_matplotlib()
 
 
-def _report_into(folder: Path, with_report: bool) -> None:
-    """With --report, write report.html into `folder` (compare, sweep and size: the staging
-    folder, so that the report is renamed into place with the results)."""
-    if with_report:
-        from .report import write_report
+def _report_into(with_report: bool):
+    """With --report, what writes report.html into a folder (compare, sweep and size: the
+    staging folder, so that the report is renamed into place with the results)."""
+    if not with_report:
+        return None
+    from sim.report import write_report
 
-        write_report(folder)
+    return write_report
 
 
 def _report_written(out: Path, with_report: bool) -> None:
     if with_report:
         click.echo(f"report: {out / 'report.html'}")
+
+
+def _say_resumed(out: Path):
+    def say(kept: int | None) -> None:
+        if kept is None:
+            click.echo(f"capsim: nothing to resume for {out}; starting from the beginning", err=True)
+        else:
+            click.echo(f"capsim: resuming: {kept} replication(s) already finished", err=True)
+    return say
 
 
 @main.command("run")
@@ -176,25 +145,17 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
     scenario = _scenario(scenario_file, fix_inputs)
     _report_possible(with_report)
     jobs = jobs or default_jobs()
-    total = max_replications if precision else (replications or scenario.replications)
-    seed = scenario.seed if seed is None else seed
-    limits.check(limits.workload([scenario], total if only_replication is None else 1), max_events)
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
-    plan = run_plan("run", [scenario], seed=seed, replications=None if precision else total, precision=precision,
-                    max_replications=max_replications if precision else None, only_replication=only_replication)
-    started = time.perf_counter()
-    with results_io.atomic_folder(out, overwrite, resume=resume) as staging:
-        checkpoint = _checkpoint(staging, plan, resume, out)
-        with _progress(total, quiet) as advance:
-            results = run(scenario, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler,
-                          precision=precision, max_replications=max_replications,
-                          only_replication=only_replication, on_progress=advance, checkpoint=checkpoint)
-        wall = time.perf_counter() - started
-        results_io.write_files(results, staging, command=sys.argv, wall_seconds=round(wall, 3), jobs=jobs)
-        checkpoint.discard()
-    if with_report and scenario.uncertain_inputs() and only_replication is None:
-        _inputs_at_means(results, out, jobs, scheduler)
-    _report_into(out, with_report)
+    with _progress(max_replications if precision else (replications or scenario.replications), quiet) as advance:
+        results, wall = workflows.run_to_folder(
+            scenario, out, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler, precision=precision,
+            max_replications=max_replications, only_replication=only_replication, overwrite=overwrite,
+            resume=resume, max_events=max_events, inputs_at_means=with_report, command=sys.argv,
+            on_progress=advance, on_resume=_say_resumed(out))
+    if with_report:
+        from sim.report import write_report
+
+        write_report(out)
     if not quiet:
         click.echo(headline_table(results))
         click.echo(analytic_comparison(results))
@@ -202,26 +163,6 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
             click.echo(f"\n{results.stopping.reason}.")
         click.echo(f"\n{len(results.replications)} replications in {wall:.1f} s; results in {out}/")
     _report_written(out, with_report)
-
-
-def _checkpoint(staging: Path, plan: dict, resume: bool, out: Path) -> Checkpoint:
-    """The checkpoint of a run or sweep in its staging folder; with --resume, say what is reused."""
-    checkpoint = Checkpoint.open(staging, plan, resume)
-    if checkpoint.resumed:
-        click.echo(f"capsim: resuming: {checkpoint.count()} replication(s) already finished", err=True)
-    elif resume:
-        click.echo(f"capsim: nothing to resume for {out}; starting from the beginning", err=True)
-    return checkpoint
-
-
-def _inputs_at_means(results, out: Path, jobs: int, scheduler) -> None:
-    """The run beside which the report shows how much of the uncertainty comes from
-    the inputs: the same seeds and replications, every uncertain input at its mean."""
-    from .report import FIXED_INPUTS
-
-    fixed = run(results.scenario.at_means(), replications=len(results.replications), seed=results.seed,
-                jobs=jobs, scheduler=scheduler)
-    results_io.write(fixed, out / FIXED_INPUTS, command=sys.argv, jobs=jobs, overwrite=True)
 
 
 class _progress:
@@ -247,57 +188,39 @@ def headline_table(results) -> str:
     summary = results.summary
     lines = [f"{summary['scenario']}: {summary['replications']} replications, "
              f"{summary['horizon_days']:g} days measured after {summary['warmup_days']:g} days of warm-up", ""]
-    lines.append(f"{'metric':<32} {'mean':>12}  {'95% interval':>25}")
-    for key, label in HEADLINE:
-        stat = summary["metrics"].get(key)
-        if stat is not None:
-            lines.append(f"{label:<32} {_fmt(stat['mean']):>12}  {_interval(stat):>25}")
+    lines.append(f"{'metric':<40} {'mean':>12}  {'95% interval':>25}")
+    for name in metrics.HEADLINE:
+        stat = summary["metrics"].get(name)
+        if stat is not None and stat["mean"] is not None:
+            lines.append(f"{metrics.label(name):<40} {for_people(stat['mean']):>12}  {stat_interval(stat):>25}")
     if len(results.stream_names) > 1:
-        lines += ["", "per stream (mean): " + ", ".join(
-            ["occupancy", "requests", "turned away", "returned", "released at deadline"])]
-        for name, metrics in summary["streams"].items():
-            values = [metrics[k]["mean"] for k in ("occupancy_mean", "detention_requests", "turned_away",
-                                                    "returned", "released_deadline")]
-            lines.append(f"  {name:<30} " + "  ".join(f"{_fmt(v):>10}" for v in values))
+        lines += ["", "per stream (mean): " + ", ".join(metrics.label(m) for m in metrics.STREAM_HEADLINE)]
+        for name, stream in summary["streams"].items():
+            values = [stream[m]["mean"] for m in metrics.STREAM_HEADLINE]
+            lines.append(f"  {name:<30} " + "  ".join(f"{for_people(v):>10}" for v in values))
     return "\n".join(lines)
 
 
 def analytic_comparison(results) -> str:
-    """Erlang B beside the simulation, with a warning when they disagree."""
+    """Erlang B beside the simulation, with a warning when they disagree (theory.agreement)."""
+    from sim.analysis.theory import agreement
+
     analytic = results.analytic
     if not analytic.covered:
         return f"\nanalytic check: not applicable ({analytic.reason})"
     lines = [f"\nanalytic check (M/G/c/c, Erlang B; offered load {analytic.offered_load:.2f} erlangs, "
              f"{analytic.beds} beds):"]
-    for metric, label, exact in [("blocking_probability", "share turned away", analytic.blocking_probability),
-                                 ("occupancy_mean", "mean occupancy", analytic.occupancy_mean)]:
-        values = [v for v in results.values(metric) if not math.isnan(v)]  # NaN: nobody asked for a bed
-        simulated = sum(values) / len(values) if values else None
-        line = f"  {label:<20} analytic {_fmt(exact):>10}   simulated {_fmt(simulated):>10}"
-        if len(values) >= 2:
-            low, high = confidence_interval(values, 0.99)
-            line += f"   99% interval [{_fmt(low)}, {_fmt(high)}]"
-            slack = 1e-9 * max(1.0, abs(exact))  # a zero-width interval (nobody ever turned away)
-            if not low - slack <= exact <= high + slack:
+    for metric, exact in [("blocking_probability", analytic.blocking_probability),
+                          ("occupancy_mean", analytic.occupancy_mean)]:
+        check = agreement(exact, results.values(metric))
+        line = (f"  {metrics.label(metric):<40} analytic {for_people(exact):>10}   "
+                f"simulated {for_people(check.simulated):>10}")
+        if check.agrees is not None:
+            line += f"   99% interval {interval(check.low, check.high)}"
+            if not check.agrees:
                 line += "   WARNING: outside the simulated 99% interval (warm-up too short? too few replications?)"
         lines.append(line)
     return "\n".join(lines)
-
-
-def _fmt(value) -> str:
-    if value is None or math.isnan(value):
-        return "-"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.4f}" if abs(value) < 1 else f"{value:.2f}"
-
-
-def _interval(stat) -> str:
-    if stat["ci95_low"] is None:
-        return "-"
-    return f"[{_fmt(stat['ci95_low'])}, {_fmt(stat['ci95_high'])}]"
 
 
 @main.command()
@@ -322,7 +245,7 @@ def validate(files):
 @_friendly
 def report(results_dir, figures):
     """Write report.html (figures, tables, STRESS-DES) into a folder of capsim run, compare, sweep or size."""
-    from .report import write_report
+    from sim.report import write_report
 
     click.echo(f"report: {write_report(Path(results_dir), figures=figures)}")
 
@@ -343,7 +266,7 @@ def schema():
 @_friendly
 def warmup(scenario_file, replications, window, out_file, jobs):
     """Recommend a warm-up: Welch's method and MSER-5 on the daily occupancy from empty."""
-    from .warmup import warmup_analysis
+    from sim.studies.warmup import warmup_analysis
 
     scenario = load_scenario(scenario_file)
     recommendation = warmup_analysis(scenario, replications=replications, window=window, jobs=jobs or default_jobs())
@@ -373,17 +296,14 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 
     Exit 0 when it passes, 1 on a regression or a changed scenario, 2 on bad input.
     """
-    from .check import CheckInputError, check_exact, check_statistical, scenario_changed
+    from sim.output.check import check_exact, check_statistical, scenario_changed
 
     if scenario_file and folders or not scenario_file and len(folders) != 2:
         raise click.UsageError("give RESULTS_DIR BASELINE_DIR, or --scenario FILE")
     with tempfile.TemporaryDirectory(prefix="capsim-check-") as scratch:
         if scenario_file:
-            scenario = load_scenario(scenario_file)
-            baseline = Path(baselines) / scenario.name
-            if not (baseline / "summary.json").exists():
-                raise CheckInputError(f"{baseline}: no baseline for {scenario.name} (make baselines writes it)")
-            new = results_io.write(run(scenario, jobs=jobs or default_jobs()), Path(scratch) / scenario.name)
+            new, baseline = workflows.run_beside_baseline(load_scenario(scenario_file), Path(baselines),
+                                                          Path(scratch), jobs=jobs or default_jobs())
         else:
             new, baseline = Path(folders[0]), Path(folders[1])
         changed = scenario_changed(new, baseline)
@@ -407,7 +327,7 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 def theory(scenario_file, fix_inputs):
     """Queueing theory for SCENARIO_FILE, without simulating: offered load,
     Erlang B blocking, mean occupancy and the beds each blocking target needs."""
-    from .theory import analytic_check, erlang_b, mginf_occupancy_tail, outside_loss_model, smallest_beds
+    from sim.analysis.theory import analytic_check, erlang_b, mginf_occupancy_tail, outside_loss_model, smallest_beds
 
     scenario = _scenario(scenario_file, fix_inputs)
     analytic = analytic_check(scenario)
@@ -415,7 +335,7 @@ def theory(scenario_file, fix_inputs):
     click.echo(f"  {'stream':<28} {'E[stay] (days)':>15} {'offered load':>14}")
     for name, stay in analytic.expected_stays.items():
         load = analytic.stream_loads[name]
-        click.echo(f"  {name:<28} {stay:>15.2f} {_fmt(load) if load is not None else 'varies':>14}")
+        click.echo(f"  {name:<28} {stay:>15.2f} {for_people(load) if load is not None else 'varies':>14}")
     if analytic.offered_load is None:
         click.echo("\nA rate changes over time: no single offered load; simulate it (capsim run).")
         return
@@ -464,22 +384,13 @@ _scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metav
 def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs, with_report,
             max_events):
     """Compare ALT scenarios with BASE on paired replications (common random numbers)."""
-    from . import experiments
-
     base = _scenario(base_file, fix_inputs)
     alternatives = [_scenario(f, fix_inputs) for f in alt_files]
     _report_possible(with_report)
-    limits.check(limits.workload([base, *alternatives], replications or base.replications), max_events)
-    comparison = experiments.compare(base, alternatives, replications=replications, seed=seed,
-                                     **_where(jobs, scheduler))
     out = Path(out_dir or Path("results") / "runs" / f"compare-{base.name}")
-    with results_io.atomic_folder(out) as staging:
-        (staging / "compare.csv").write_text(experiments.comparison_csv(comparison), encoding="utf-8")
-        (staging / "compare.json").write_text(experiments.comparison_json(comparison), encoding="utf-8")
-        for results in [comparison.base, *comparison.alternatives]:
-            results_io.write_files(results, staging / results.scenario.name, command=sys.argv)
-        (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
-        _report_into(staging, with_report)
+    comparison = workflows.compare_to_folder(base, alternatives, out, replications=replications, seed=seed,
+                                             max_events=max_events, command=sys.argv,
+                                             finish=_report_into(with_report), **_where(jobs, scheduler))
     click.echo(comparison_table(comparison))
     for note in comparison.notes:
         click.echo(f"note: {note}")
@@ -492,12 +403,11 @@ def comparison_table(comparison) -> str:
     lines = [f"{alt.scenario.name} - {base.scenario.name}: paired differences over {len(base.replications)} "
              f"replications (* = the 95% interval excludes zero)" for alt in comparison.alternatives]
     lines.append(f"\n{'scenario':<24} {'metric':<28} {'base':>10} {'alt':>10} {'difference':>11}  {'95% interval':>24}")
-    headline = {key for key, _ in HEADLINE}
     for d in comparison.differences:
-        if d.metric in headline:
-            interval = f"[{_fmt(d.ci95_low)}, {_fmt(d.ci95_high)}]"
-            lines.append(f"{d.scenario:<24} {d.metric:<28} {_fmt(d.base_mean):>10} {_fmt(d.alt_mean):>10} "
-                         f"{_fmt(d.difference):>11}{'*' if d.significant else ' '} {interval:>24}")
+        if d.metric in metrics.HEADLINE:
+            lines.append(f"{d.scenario:<24} {d.metric:<28} {for_people(d.base_mean):>10} {for_people(d.alt_mean):>10} "
+                         f"{for_people(d.difference):>11}{'*' if d.significant else ' '} "
+                         f"{interval(d.ci95_low, d.ci95_high):>24}")
     return "\n".join(lines)
 
 
@@ -522,7 +432,7 @@ def comparison_table(comparison) -> str:
 def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler, fix_inputs,
           with_report, resume, max_events):
     """Run SCENARIO_FILE over a grid of parameter values, with the same seeds at every point."""
-    from . import experiments
+    from sim.studies.sweep import parse_values, sweep_points
 
     scenario = _scenario(scenario_file, fix_inputs)
     _report_possible(with_report)
@@ -531,7 +441,7 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
         path, equals, values = setting.partition("=")
         if not equals or not values.strip():
             raise click.UsageError(f"--set takes PATH=V1,V2,... (got {setting!r})")
-        grid[path.strip()] = experiments.parse_values(values)
+        grid[path.strip()] = parse_values(values)
     if grid_file:
         loaded = YAML(typ="safe").load(Path(grid_file).read_text(encoding="utf-8"))
         if not isinstance(loaded, dict) or not all(isinstance(v, list) for v in loaded.values()):
@@ -539,32 +449,28 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
         grid |= loaded
     if not grid:
         raise click.UsageError("give at least one --set PATH=V1,V2,... or --grid FILE")
-    points = experiments.sweep_points(scenario, grid, zipped)
-    click.echo(f"{len(points)} points x {replications or scenario.replications} replications", err=True)
+    points = sweep_points(scenario, grid, zipped)
     count, seed = replications or scenario.replications, scenario.seed if seed is None else seed
-    limits.check(limits.workload([p.scenario for p in points], count), max_events)
+    click.echo(f"{len(points)} points x {count} replications", err=True)
     out = Path(out_dir or Path("results") / "runs" / f"sweep-{scenario.name}")
-    plan = run_plan("sweep", [p.scenario for p in points], seed=seed, replications=count)
-    with results_io.atomic_folder(out, resume=resume) as staging:
-        checkpoint = _checkpoint(staging, plan, resume, out)
-        runs = experiments.sweep(points, replications=count, seed=seed, checkpoint=checkpoint,
-                                 **_where(jobs, scheduler))
-        checkpoint.discard()
-        (staging / "sweep.csv").write_text(experiments.sweep_csv(points, runs), encoding="utf-8")
-        for point, results in zip(points, runs):
-            results_io.write_files(results, staging / point.label, command=sys.argv)
-        (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
-        _report_into(staging, with_report)
+    runs = workflows.sweep_to_folder(points, out, replications=count, seed=seed, resume=resume, max_events=max_events,
+                                     command=sys.argv, finish=_report_into(with_report),
+                                     on_resume=_say_resumed(out), **_where(jobs, scheduler))
     parameters = list(grid)
     click.echo(f"{'point':<10} " + " ".join(f"{p.split('.')[-1]:>16}" for p in parameters)
-               + f" {'occupancy':>10} {'p95':>8} {'full':>8} {'turned away':>12}")
+               + "".join(f" {_sweep_heading(m):>12}" for m in metrics.SWEEP_HEADLINE))
     for point, results in zip(points, runs):
-        m = results.summary["metrics"]
+        summary = results.summary["metrics"]
         click.echo(f"{point.label:<10} " + " ".join(f"{str(point.settings[p]):>16}" for p in parameters)
-                   + f" {_fmt(m['occupancy_mean']['mean']):>10} {_fmt(m['occupancy_p95']['mean']):>8}"
-                   f" {_fmt(m['probability_full']['mean']):>8} {_fmt(m['blocking_probability']['mean']):>12}")
-    click.echo(f"\nevery metric with its interval: {out}/sweep.csv")
+                   + "".join(f" {for_people(summary[m]['mean']):>12}" for m in metrics.SWEEP_HEADLINE))
+    click.echo("\n" + "; ".join(f"{_sweep_heading(m)}: {metrics.label(m)}" for m in metrics.SWEEP_HEADLINE))
+    click.echo(f"every metric with its interval: {out}/sweep.csv")
     _report_written(out, with_report)
+
+
+def _sweep_heading(metric: str) -> str:
+    """A short column heading: the metric's name without its family (occupancy_p95 -> p95)."""
+    return metric.removeprefix("occupancy_") if metric != "occupancy_mean" else "occupancy"
 
 
 @main.command("size")
@@ -585,29 +491,18 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
 def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler,
                  fix_inputs, with_report, max_events):
     """The smallest number of beds at which every target holds with 95% confidence."""
-    from . import experiments
+    from sim.studies.size import Target
 
     scenario = _scenario(scenario_file, fix_inputs)
     _report_possible(with_report)
-    tried = limits.bed_counts_tried(min_beds, max_beds or 4 * max(scenario.capacity.beds, min_beds + 1))
-    limits.check(limits.workload([scenario], replications or scenario.replications, tried), max_events)
     try:
-        parsed = [experiments.Target.parse(t) for t in targets]
+        parsed = [Target.parse_for(t, scenario) for t in targets]
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    metrics = set(METRICS)
-    for target in parsed:
-        stream, _, metric = target.metric.rpartition(".")
-        if metric not in metrics or (stream and stream not in {s.name for s in scenario.streams}):
-            raise click.UsageError(f"unknown metric in --target {target} (metrics: {', '.join(sorted(metrics))})")
-    sizing = experiments.size(scenario, parsed, min_beds=min_beds, max_beds=max_beds, replications=replications,
-                              seed=seed, **_where(jobs, scheduler))
     out = Path(out_dir or Path("results") / "runs" / f"size-{scenario.name}")
-    with results_io.atomic_folder(out) as staging:
-        (staging / "size.csv").write_text(experiments.size_csv(sizing), encoding="utf-8")
-        (staging / "size.json").write_text(experiments.size_json(sizing, scenario), encoding="utf-8")
-        (staging / "manifest.json").write_text(results_io.manifest_json(sys.argv, None, jobs), encoding="utf-8")
-        _report_into(staging, with_report)
+    sizing = workflows.size_to_folder(scenario, parsed, out, min_beds=min_beds, max_beds=max_beds,
+                                      replications=replications, seed=seed, max_events=max_events, command=sys.argv,
+                                      finish=_report_into(with_report), **_where(jobs, scheduler))
     if sizing.analytic_start is not None:
         click.echo(f"Erlang B start: {sizing.analytic_start} beds")
     click.echo(f"tried: {', '.join(str(b) for b in sorted(sizing.trials))} beds")
@@ -618,8 +513,8 @@ def size_command(scenario_file, targets, min_beds, max_beds, replications, seed,
                 results = sizing.trials[beds].results
                 shown = []
                 for target in parsed:
-                    stat = summarise_values(target.values(results))
-                    shown.append(f"{target.metric} {_fmt(stat['mean'])} {_interval(stat)}")
+                    stat = summarise(target.values(results))
+                    shown.append(f"{target.metric} {for_people(stat['mean'])} {stat_interval(stat)}")
                 click.echo(f"  at {beds} beds: " + "; ".join(shown))
     click.echo(f"every count tried: {out}/size.csv")
     _report_written(out, with_report)

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.runner import run
+from sim.execution.runner import run
 from sim.scenario import load_scenario
 
 SCENARIOS = sorted(Path(__file__).parent.parent.glob("scenarios/*.yaml"))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_scenario, scenario_data
 
 from sim import run, write
-from sim.check import check_exact, check_statistical, holm, scenario_changed
-
-from conftest import make_scenario, scenario_data
+from sim.output.check import check_exact, check_statistical, holm, scenario_changed
 
 REPS = 30
 

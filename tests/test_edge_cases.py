@@ -16,14 +16,13 @@ import math
 
 import numpy as np
 import pytest
-
-from sim import run
-from sim.results import replications_csv, summary_json, write
-from sim.stats import OccupancyMonitor
-
 from conftest import make_scenario, scenario_data, to_yaml
 from test_cli_errors import invoke, no_traceback
 from test_model import conservation_holds
+
+from sim import run
+from sim.engine.monitors import OccupancyMonitor
+from sim.output.run_folder import replications_csv, summary_json, write
 
 
 def stream(**overrides) -> dict:

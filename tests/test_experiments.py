@@ -7,15 +7,16 @@ import math
 
 import numpy as np
 import pytest
+from conftest import make_scenario, scenario_data
 
 from sim import run
-from sim.experiments import Target, compare, size, sweep, sweep_points
-from sim.results import replications_csv
-from sim.scenario import ScenarioError
-from sim.stats import half_width
-from sim.theory import erlang_b, smallest_beds
-
-from conftest import make_scenario, scenario_data
+from sim.analysis.stats import half_width
+from sim.analysis.theory import erlang_b, smallest_beds
+from sim.errors import ScenarioError
+from sim.output.run_folder import replications_csv
+from sim.studies.compare import compare
+from sim.studies.size import Target, size
+from sim.studies.sweep import sweep, sweep_points
 
 
 def test_compare_identical_scenarios_differ_by_exactly_zero():

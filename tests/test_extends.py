@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import main
-from sim.scenario import ScenarioError, load_scenario
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario
 
 BASE = textwrap.dedent("""\
     version: 1

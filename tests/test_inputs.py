@@ -13,12 +13,11 @@ import math
 
 import numpy as np
 import pytest
-
-from sim.runner import run
-from sim.stats import confidence_interval, summarise
-from sim.theory import analytic_check
-
 from conftest import make_scenario
+
+from sim.analysis.stats import confidence_interval, summarise
+from sim.analysis.theory import analytic_check
+from sim.execution.runner import run
 
 FIXED = 67 / 109
 REPLICATIONS = 40
@@ -113,7 +112,7 @@ def test_fixed_inputs_are_the_means():
     ({"normal": [0.1, 0.2]}, "an uncertain quantity is one of"),
 ])
 def test_bad_uncertain_quantities_are_refused(value, message):
-    from sim.scenario import ScenarioError
+    from sim.errors import ScenarioError
 
     with pytest.raises(ScenarioError) as caught:
         returns_scenario(value)
@@ -126,8 +125,8 @@ def test_run_report_shows_both_intervals(tmp_path):
     seeds) and the report sets the two intervals side by side; the companion is a
     complete results folder whose inputs are the means."""
     from click.testing import CliRunner
+    from conftest import scenario_data, to_yaml
 
-    from conftest import to_yaml, scenario_data
     from sim.cli import main
 
     data = scenario_data(replications=5, streams=[{
@@ -140,7 +139,7 @@ def test_run_report_shows_both_intervals(tmp_path):
                                        "--report", "--quiet"])
     assert result.exit_code == 0, result.output
     companion = run(make_scenario(**data).at_means(), jobs=1)
-    from sim.results import summary_json
+    from sim.output.run_folder import summary_json
     assert (out / "fixed-inputs" / "summary.json").read_text() == summary_json(companion)
     page = (out / "report.html").read_text()
     section = page[page.index(">Uncertain inputs<"):]

@@ -21,13 +21,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
-
-from sim import run
-from sim.results import replications_csv, summary_json
-from sim.scenario import parse_scenario
-
 from test_cli_errors import invoke, no_traceback
 from test_model import conservation_holds
+
+from sim import run
+from sim.output.run_folder import replications_csv, summary_json
+from sim.scenario import parse_scenario
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

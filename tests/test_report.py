@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import sim
-from sim import figures, report
 from conftest import make_scenario, scenario_data, to_yaml
 from html_check import external_references, outline
+
+import sim
+import sim.report as report
+from sim import errors, formatting
+from sim.report import figures
 
 ROOT = Path(__file__).resolve().parents[1]
 STRESS_ITEMS = ["1.2", "3.3", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4"]
@@ -167,7 +169,7 @@ def test_figures_as_png(results_dir, tmp_path):
 
 def test_report_without_matplotlib(results_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
-    with pytest.raises(report.ReportUnavailable, match=r"pip install 'capsim\[report\]'") as error:
+    with pytest.raises(errors.ReportUnavailable, match=r"pip install 'capsim\[report\]'") as error:
         report.write_report(results_dir)
     assert isinstance(error.value, RuntimeError)
     assert str(error.value) == "the report needs the report extra: pip install 'capsim[report]'"
@@ -183,7 +185,7 @@ def test_import_needs_no_matplotlib(tmp_path):
 
 
 def test_not_a_results_folder(tmp_path):
-    with pytest.raises(report.NotAResultsFolder, match="no summary.json"):
+    with pytest.raises(errors.NotAResultsFolder, match="no summary.json"):
         report.write_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
 
@@ -302,7 +304,7 @@ def test_compare_report(compared):
         assert rows[metric]["significant"] == "true"
         row = re.search(rf"<tr><td><code>{metric}</code></td>.*?</tr>", text).group(0)
         assert row.endswith('<span class="sig">yes</span></td></tr>')
-        assert f"<strong>{figures.fmt_num(float(rows[metric]['difference']))}</strong>" in row
+        assert f"<strong>{formatting.for_people(float(rows[metric]['difference']))}</strong>" in row
         figure = _svgs(text)[f"{metric}: alternative − base (95% intervals)"]
         assert figures.VERMILLION.lower() in figure.lower()  # highlighted
     assert float(rows["occupancy_mean"]["ci95_low"]) > 0 > float(rows["blocking_probability"]["ci95_high"])
@@ -341,9 +343,9 @@ def test_sweep_report_two_parameters_is_a_heat_map(tmp_path):
     rows = csv_rows(out / "sweep.csv")
     assert len(rows) == 4
     for row in rows:  # each cell holds its point's mean and interval
-        assert figures.fmt_num(float(row["occupancy_mean_mean"])) in heat
-        assert (f"[{figures.fmt_num(float(row['occupancy_mean_ci95_low']))}, "
-                f"{figures.fmt_num(float(row['occupancy_mean_ci95_high']))}]") in heat
+        assert formatting.for_people(float(row["occupancy_mean_mean"])) in heat
+        assert (f"[{formatting.for_people(float(row['occupancy_mean_ci95_low']))}, "
+                f"{formatting.for_people(float(row['occupancy_mean_ci95_high']))}]") in heat
     assert "A full grid of 2 × 2 points" in text and '<div class="pair">' not in text
     assert "cost over" not in " ".join(drawn)
 

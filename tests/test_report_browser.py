@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from html_check import external_references, outline
 
 import sim
-from html_check import external_references, outline
-from sim import report
+import sim.report as report
 from sim.cli import main
+from sim.report import pages
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -65,7 +66,7 @@ def test_report_of_every_scenario(scenario_report):
     folder, text = scenario_report
     parsed = outline(text)
     assert parsed.errors == [] and parsed.stack == []
-    assert parsed.counts.get("svg") == len(report.FIGURES) == parsed.counts.get("figure")
+    assert parsed.counts.get("svg") == len(pages.FIGURES) == parsed.counts.get("figure")
     assert parsed.headings == expected_sections("run", folder)
     assert external_references(text) == []
     for item in STRESS_ITEMS:

@@ -18,12 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from sim.limits import EVENTS_PER_ARRIVAL, expected_arrivals, workload
-from sim.results import atomic_folder
-from sim.runner import TEST_KILL_REPLICATION
-
 from conftest import make_scenario, scenario_data, to_yaml
+
+from sim.execution.limits import EVENTS_PER_ARRIVAL, expected_arrivals, workload
+from sim.execution.runner import TEST_KILL_REPLICATION
+from sim.output.folders import atomic_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -287,8 +286,9 @@ def test_a_checkpoint_of_another_replication_format_is_not_resumed(tmp_path):
     """A checkpoint written when a replication held other things (the stay
     histograms as dicts, format 1) must be refused with the reason, not read
     into a run that would fail when it writes its files."""
-    from sim.checkpoint import Checkpoint, CheckpointMismatch, run_plan
-    from sim.model import REPLICATION_FORMAT
+    from sim.engine.model import REPLICATION_FORMAT
+    from sim.errors import CheckpointMismatch
+    from sim.execution.checkpoint import Checkpoint, run_plan
 
     plan = run_plan("run", [make_scenario()], seed=1, replications=4)
     Checkpoint.open(tmp_path, plan | {"replication_format": REPLICATION_FORMAT - 1}, resume=False)

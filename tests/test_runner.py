@@ -11,19 +11,17 @@ import time
 
 import numpy as np
 import pytest
+from conftest import make_scenario
+from dask.distributed import Client  # in the dev extra: a missing dask fails here, it is never skipped
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from sim import run
-from sim.results import replications_csv, summary_json
-from hypothesis import given
-from hypothesis import strategies as st
-
-from sim.runner import GUIDED, PRECISION_METRICS, guided_chunks, replications_needed
-from sim.stats import mser5
-
-from conftest import make_scenario
-
-from dask.distributed import Client  # in the dev extra: a missing dask fails here, it is never skipped
+from sim.analysis.precision import PRECISION_METRICS, replications_needed
+from sim.analysis.stats import mser5
+from sim.execution.runner import GUIDED, guided_chunks
+from sim.output.run_folder import replications_csv, summary_json
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +92,7 @@ def test_separate_dask_scheduler_gives_the_same_bytes(scenario, serial, dask_sch
 
 def test_unreachable_scheduler_is_a_clear_error(scenario):
     """An address where nothing listens: SchedulerUnavailable, not a hang or a traceback."""
-    from sim.runner import SchedulerUnavailable
+    from sim.errors import SchedulerUnavailable
     with pytest.raises(SchedulerUnavailable, match="cannot reach"):
         run(scenario, scheduler=f"tcp://127.0.0.1:{free_port()}")
 

@@ -14,9 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from sim.distributions import FAMILIES, Distribution
-from sim.durations import Days, to_days
-from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, scenario_yaml
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, load_scenario, parse_scenario, scenario_yaml
+from sim.scenario.distributions import FAMILIES, Distribution
+from sim.scenario.durations import Days, to_days
 
 REPO = Path(__file__).resolve().parents[1]
 DAYS = TypeAdapter(Days)

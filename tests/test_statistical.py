@@ -24,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import make_scenario
 from scipy import stats
 
 from sim import Scenario, run
-from sim.results import Results
-from sim.stats import confidence_interval
-from sim.theory import (
+from sim.analysis.results import Results
+from sim.analysis.stats import confidence_interval
+from sim.analysis.theory import (
     analytic_check,
     erlang_a,
     erlang_b,
@@ -39,8 +40,6 @@ from sim.theory import (
     stay_survival,
     stream_expected_stay,
 )
-
-from conftest import make_scenario
 
 LEVEL = 0.99
 JOBS = 2

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from sim.theory import (
+from sim.analysis.theory import (
     erlang_a,
     erlang_b,
     erlang_c,

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import experiments
-from sim.runner import default_jobs, run_many
+from sim.analysis.stats import summarise
+from sim.execution.lanes import default_jobs
+from sim.execution.runner import run_many
 from sim.scenario import load_scenario
-from sim.stats import summarise
+from sim.studies.compare import paired_difference
+from sim.studies.size import Target, size
+from sim.studies.sweep import sweep_points
 
 NAMES = ["today", "ixelles-pilot", "brussels-south", "all-brussels", "operational-capacity", "masterplan",
          "advance-identification", "five-months"]
@@ -45,7 +48,7 @@ def stat(values, scale: float = 1.0, percent: bool = False) -> str:
 
 
 def difference(base, alt, metric: str, stream: str | None = None, scale: float = 1.0, percent: bool = False) -> str:
-    mean, low, high = experiments.paired_difference(
+    mean, low, high = paired_difference(
         [v * scale for v in base.values(metric, stream)], [v * scale for v in alt.values(metric, stream)])
     show = (lambda v: f"{100 * v:+.1f} points") if percent else (lambda v: f"{v:+,.1f}")
     return f"{show(mean)} ({show(low)} to {show(high)})"
@@ -269,14 +272,14 @@ def main(out: str = "scenarios/README.md") -> None:
     jobs = default_jobs()
     scenarios = [load_scenario(f"scenarios/{name}.yaml") for name in NAMES]
     south = scenarios[NAMES.index("brussels-south")]
-    points = experiments.sweep_points(south, {SWEEP_PATH: SWEEP_VALUES})
+    points = sweep_points(south, {SWEEP_PATH: SWEEP_VALUES})
     print(f"running {len(scenarios)} scenarios and {len(points)} sweep points", file=sys.stderr)
     results = run_many(scenarios + [p.scenario for p in points], jobs=jobs)
     runs = dict(zip(NAMES, results))
     swept = results[len(NAMES):]
     print("sizing all-brussels", file=sys.stderr)
-    sizing = experiments.size(scenarios[NAMES.index("all-brussels")],
-                              [experiments.Target.parse("probability_full<=0.05")], jobs=jobs)
+    sizing = size(scenarios[NAMES.index("all-brussels")],
+                              [Target.parse("probability_full<=0.05")], jobs=jobs)
     listing = "\n".join(f"- `{name}.yaml`: {runs[name].scenario.description}" for name in NAMES)
     text = f"""# The scenario library: seven questions and capsim's answers
 

@@ -17,6 +17,8 @@ from itertools import islice
 import numpy as np
 from scipy import integrate, special, stats
 
+from sim.analysis.stats import confidence_interval
+
 Survival = Callable[[float | np.ndarray], float | np.ndarray]
 """A vectorised survival function t -> P(T > t)."""
 
@@ -402,3 +404,40 @@ def analytic_check(scenario) -> AnalyticCheck:
         reason = (f"inputs are uncertain ({', '.join(uncertain)}): the offered load is at their means; "
                   "for Erlang B run with --fix-inputs")
     return AnalyticCheck(scenario.capacity.beds, loads, stays, reason)
+
+
+# --- does the simulation agree with the theory? -------------------------------------------
+
+AGREEMENT_LEVEL = 0.99
+"""The confidence level of the interval the analytic value must fall in."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """An analytic value beside the simulated replications of the same metric."""
+
+    exact: float
+    simulated: float | None  # mean of the replications where the metric is defined
+    low: float | None  # the simulated AGREEMENT_LEVEL interval, None with fewer than two values
+    high: float | None
+
+    @property
+    def agrees(self) -> bool | None:
+        """Is the analytic value inside the simulated interval? None when it cannot be told."""
+        if self.low is None or self.high is None:
+            return None
+        slack = 1e-9 * max(1.0, abs(self.exact))  # a zero-width interval (nobody ever turned away)
+        return self.low - slack <= self.exact <= self.high + slack
+
+
+def agreement(exact: float, values: Sequence[float]) -> Agreement:
+    """The rule every warning of capsim uses (terminal and report): the analytic value
+    must fall inside the simulated 99% Student-t interval of the replications."""
+    defined = [v for v in values if not math.isnan(v)]  # NaN: nobody asked for a bed
+    if not defined:
+        return Agreement(exact, None, None, None)
+    simulated = sum(defined) / len(defined)
+    if len(defined) < 2:
+        return Agreement(exact, simulated, None, None)
+    low, high = confidence_interval(defined, AGREEMENT_LEVEL)
+    return Agreement(exact, simulated, low, high)

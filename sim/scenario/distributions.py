@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from .durations import NonNegativeDays, PositiveDays
+from sim.scenario.durations import NonNegativeDays, PositiveDays
 
 
 class _Spec(BaseModel):

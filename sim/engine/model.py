@@ -21,12 +21,12 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
-from .rng import generator
-from .scenario import Scenario, Stream
-from .stats import OccupancyMonitor, StayHistogram, ratio, stay_bins
+from sim.engine.monitors import OccupancyMonitor, StayHistogram, stay_bins
+from sim.engine.seeds import generator
+from sim.metrics import OUTCOMES, SUMMED, derive
+from sim.scenario import Scenario, Stream
 
 RETURNED, RELEASED_COURT, RELEASED_DEADLINE = range(3)
-OUTCOME_NAMES = ("returned", "released_court", "released_deadline")
 SCREENED_OUT = -1
 """A person's fate is origin x 3 + outcome (so one counter per origin and outcome), or SCREENED_OUT."""
 BATCH = 1024
@@ -438,7 +438,7 @@ class _Replication:
         for g, origin in enumerate(state.stream.origins):
             fates = range(3 * g, 3 * g + 3)
             counts = {"admitted": sum(state.admitted_fates[f] - admitted_before[f] for f in fates)}
-            counts |= {name: state.ended[f] - ended_before[f] for name, f in zip(OUTCOME_NAMES, fates)}
+            counts |= {name: state.ended[f] - ended_before[f] for name, f in zip(OUTCOMES, fates)}
             outcomes[origin.name] = {name: float(value) for name, value in counts.items()}
         return outcomes
 
@@ -446,7 +446,7 @@ class _Replication:
         counters_before, ended_before, _, wait_before, present, waiting_before = self.at_window_start[state.index]
         counts = {name: value - counters_before[name] for name, value in state.counters().items()}
         ended = [now - before for now, before in zip(state.ended, ended_before)]
-        for k, name in enumerate(OUTCOME_NAMES):
+        for k, name in enumerate(OUTCOMES):
             counts[name] = sum(ended[k::3])
         counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
         counts["present_at_start"] = present
@@ -461,39 +461,16 @@ class _Replication:
         metrics["probability_full"] = min(state.time_blocked, span) / span if span > 0 else math.nan
         metrics |= state.stays.metrics()
         metrics["stays_ended"] = float(state.stays.n)
-        _derived(metrics, self.scenario.cost_per_bed_day)
+        derive(metrics, self.scenario.cost_per_bed_day)
         return metrics
-
-
-SUMMED = ("arrivals", "screened_out", "detention_requests", "admitted", "turned_away", "gave_up", "waited",
-          "returned", "released_court", "released_deadline", "still_detained", "present_at_start",
-          "waiting_at_start", "still_waiting", "wait_days_total", "wait_days_given_up", "stays_ended")
 
 
 def _system_metrics(per_stream, occupancy: OccupancyMonitor, stays: list[StayHistogram], cost) -> dict[str, float]:
     metrics = {name: sum(m[name] for m in per_stream.values()) for name in SUMMED}
     metrics |= occupancy.metrics()
     metrics |= stays[0].merged(stays[1:]).metrics()
-    _derived(metrics, cost)
+    derive(metrics, cost)
     return metrics
-
-
-METRICS = tuple(sorted(SUMMED + (
-    "occupancy_mean", "occupancy_p50", "occupancy_p90", "occupancy_p95", "occupancy_p99", "occupancy_max",
-    "bed_days", "probability_full", "los_mean_days", "los_p50_days", "los_p90_days", "los_max_days",
-    "blocking_probability", "return_rate", "mean_wait_days", "cost")))
-"""Every metric a replication reports (cost only with a cost per bed-day)."""
-
-
-def _derived(metrics: dict[str, float], cost) -> None:
-    # those waiting when the window opens may give up inside it: they count among the
-    # requests the window settles, so that the share turned away stays within [0, 1]
-    requests = metrics["waiting_at_start"] + metrics["detention_requests"]
-    metrics["blocking_probability"] = ratio(metrics["turned_away"], requests)
-    metrics["return_rate"] = ratio(metrics["returned"], metrics["stays_ended"])
-    metrics["mean_wait_days"] = ratio(metrics["wait_days_total"], metrics["admitted"])
-    if cost is not None:
-        metrics["cost"] = metrics["bed_days"] * cost
 
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence) -> RepResult:

@@ -20,19 +20,26 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from .results import CHECKPOINT_FOLDER as FOLDER
-from .results import CHECKPOINT_PLAN as PLAN
-from .model import REPLICATION_FORMAT
-from .results import capsim_version
-from .runner import RunStopped
-from .scenario import Scenario
+from sim.analysis.results import capsim_version
+from sim.engine.model import REPLICATION_FORMAT
+from sim.errors import CheckpointMismatch
+from sim.scenario import Scenario
+
+FOLDER = ".checkpoint"
+"""Inside a staging folder: the finished replications of a run that may resume (see checkpoint.py)."""
+
+PLAN = "plan.json"
+"""In the checkpoint folder: which run its replications belong to (see checkpoint.py)."""
+
+
+def holds_checkpoint(staging: Path) -> bool:
+    """Does a staging folder hold a checkpoint that --resume could continue?"""
+    return (staging / FOLDER / PLAN).is_file()
+
+
 _REPLICATION_FILE = re.compile(r"^s(\d+)-r(\d+)\.pickle$")
 
 
-class CheckpointMismatch(RunStopped):
-    """--resume found the checkpoint of another run (scenario, seed, replications, capsim version)."""
-
-    exit_code = 2
 
 
 def run_plan(command: str, scenarios: Sequence[Scenario], *, seed: int, replications: int | None,

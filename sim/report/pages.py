@@ -31,26 +31,27 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .figures import (ReportUnavailable, distribution_figure, fmt_num, fmt_pct, fmt_plain, finite,
-                      forest_plot_svg, heatmap_svg, occupancy_figure, outcomes_figure, require_matplotlib,
-                      size_plot_svg, stays_figure, sweep_plot_svg, to_float)
+from sim import metrics
+from sim.errors import NotAResultsFolder
+from sim.formatting import as_written, for_people, stat_interval
+from sim.metrics import BY_NAME
+from sim.output.run_folder import FIXED_INPUTS
+from sim.report.figures import (
+    distribution_figure,
+    finite,
+    forest_plot_svg,
+    heatmap_svg,
+    occupancy_figure,
+    outcomes_figure,
+    require_matplotlib,
+    size_plot_svg,
+    stays_figure,
+    sweep_plot_svg,
+    to_float,
+)
 
 REPORT_NAME = "report.html"
-HEADLINE = [  # (metric, what it means)
-    ("occupancy_mean", "beds in use, time-weighted mean"),
-    ("occupancy_p95", "beds in use, 95th percentile of time"),
-    ("probability_full", "share of time with no free bed"),
-    ("blocking_probability", "share of detention requests turned away"),
-    ("admitted", "people admitted"),
-    ("turned_away", "people turned away"),
-    ("returned", "stays ended by return"),
-    ("released_court", "stays ended by court release"),
-    ("released_deadline", "stays ended at the maximum detention"),
-    ("return_rate", "returned / stays ended"),
-    ("los_mean_days", "mean length of stay (days)"),
-    ("bed_days", "bed-days used"),
-    ("cost", "cost (bed-days x cost per bed-day)"),
-]
+HEADLINE = [(name, BY_NAME[name].label) for name in metrics.HEADLINE]  # (metric, what it means)
 
 CSS = """
 :root { color-scheme: light; }
@@ -84,8 +85,6 @@ div.pair { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap:
 
 
 
-class NotAResultsFolder(FileNotFoundError):
-    """The folder lacks the files a run's report is drawn from."""
 
 
 # --- reading a results folder -----------------------------------------------------------
@@ -177,7 +176,7 @@ class _Folder:
         day = _day(at, self.start)
         if math.isnan(day):
             return str(at)
-        text = f"day {fmt_plain(day)}"
+        text = f"day {as_written(day)}"
         if self.start is not None:
             text += f" ({(self.start + dt.timedelta(days=day)).isoformat()})"
         return text
@@ -189,10 +188,6 @@ def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _interval(stat: dict | None) -> str:
-    if not stat or not finite(stat.get("ci95_low")) or not finite(stat.get("ci95_high")):
-        return "—"
-    return f"[{fmt_num(stat['ci95_low'])}, {fmt_num(stat['ci95_high'])}]"
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -264,7 +259,7 @@ def _analytic_verdict(folder: _Folder, metric: str, exact: float) -> str:
         if max(column) == min(column):
             low = high = column[0]
         else:
-            from .stats import confidence_interval
+            from sim.analysis.stats import confidence_interval
 
             low, high = confidence_interval(column, 0.99)
     else:
@@ -289,16 +284,16 @@ def headline_html(folder: _Folder) -> str:
     rows = []
     for metric, text in shown:
         stat = metrics[metric]
-        row = [f"<code>{metric}</code>", _esc(text), fmt_num(stat.get("mean")), _interval(stat)]
+        row = [f"<code>{metric}</code>", _esc(text), for_people(stat.get("mean")), stat_interval(stat)]
         if covered:
             exact = analytic.get(metric)
-            row.append(f"{fmt_num(exact)}<br><small>{_analytic_verdict(folder, metric, exact)}</small>"
+            row.append(f"{for_people(exact)}<br><small>{_analytic_verdict(folder, metric, exact)}</small>"
                        if exact is not None else "")
         rows.append(row)
     parts = [html_table(header, rows, numeric=(2, 3, 4) if covered else (2, 3))]
     if covered:
         parts.append(f'<p class="note">Analytic check: the scenario is an M/G/c/c loss system; Erlang B on the '
-                     f'offered load a = {fmt_num(analytic["offered_load"])} erlangs gives the share turned away, and '
+                     f'offered load a = {for_people(analytic["offered_load"])} erlangs gives the share turned away, and '
                      f'a (1 − B) the mean occupancy, whatever the shape of the stay distribution.</p>')
     elif analytic.get("reason"):
         parts.append(f'<p class="note">Analytic check: not applicable ({_esc(analytic["reason"])}).</p>')
@@ -310,7 +305,7 @@ def headline_html(folder: _Folder) -> str:
             row = [f"<code>{metric}</code>"]
             for name in names:
                 stat = (streams.get(name) or {}).get(metric)
-                row.append(f'{fmt_num((stat or {}).get("mean"))}<br><span class="ci">{_interval(stat)}</span>'
+                row.append(f'{for_people((stat or {}).get("mean"))}<br><span class="ci">{stat_interval(stat)}</span>'
                            if stat else "—")
             rows.append(row)
         parts.append(html_table(["metric"] + [_esc(n) for n in names], rows, numeric=range(1, len(names) + 1)))
@@ -324,7 +319,7 @@ def _distribution(spec) -> str:
     if spec is None:
         return "—"
     if isinstance(spec, (int, float)):
-        return f"fixed {fmt_plain(spec)} d"
+        return f"fixed {as_written(spec)} d"
     if not isinstance(spec, dict):
         return _esc(spec)
     family = spec.get("dist", "?")
@@ -334,25 +329,25 @@ def _distribution(spec) -> str:
             continue
         if isinstance(value, list):
             numbers = [v for v in value if isinstance(v, (int, float))]
-            span = f", {fmt_plain(min(numbers))}–{fmt_plain(max(numbers))}" if numbers else ""
+            span = f", {as_written(min(numbers))}–{as_written(max(numbers))}" if numbers else ""
             params.append(f"{len(value)} {key}{span}")
         else:
-            params.append(f"{key} {fmt_plain(value)}")
+            params.append(f"{key} {as_written(value)}")
     return _esc(f"{family} ({', '.join(params)})" if params else family)
 
 
 def _quantity(value) -> str:
     """A number, or an uncertain quantity as a reader says it."""
     if not isinstance(value, dict):
-        return fmt_plain(value)
+        return as_written(value)
     if "beta_from" in value:
         counts = value["beta_from"]
         return _esc(f"uncertain: Beta from {counts.get('successes')} of {counts.get('trials')}")
     if "gamma_from" in value:
         counts = value["gamma_from"]
-        return _esc(f"uncertain: Gamma from {counts.get('events')} in {fmt_plain(counts.get('days'))} days")
+        return _esc(f"uncertain: Gamma from {counts.get('events')} in {as_written(counts.get('days'))} days")
     form, values = next(iter(value.items()))
-    return _esc(f"uncertain: {form} " + ", ".join(fmt_plain(v) for v in values))
+    return _esc(f"uncertain: {form} " + ", ".join(as_written(v) for v in values))
 
 
 def _arrivals(folder: _Folder, spec: dict) -> str:
@@ -361,7 +356,7 @@ def _arrivals(folder: _Folder, spec: dict) -> str:
         return f"Poisson, {_quantity(arrivals['rate'])}/day"
     pieces = arrivals.get("schedule") or []
     return "Poisson, schedule: " + "; ".join(
-        f"{fmt_plain(piece.get('rate'))}/day from {_esc(folder.when(piece.get('from')))}" for piece in pieces)
+        f"{as_written(piece.get('rate'))}/day from {_esc(folder.when(piece.get('from')))}" for piece in pieces)
 
 
 def _when_full(spec: dict) -> str:
@@ -389,14 +384,14 @@ def inputs_html(folder: _Folder) -> str:
         maximum = folder.max_detention(stream.get("name"))
         span = f' rowspan="{len(origins)}"' if len(origins) > 1 else ""
         for i, origin in enumerate(origins):
-            own = [f"{_esc(origin.get('name', '—'))} ({fmt_plain(origin.get('share'))})",
+            own = [f"{_esc(origin.get('name', '—'))} ({as_written(origin.get('share'))})",
                    _quantity(origin.get("return_probability")), _distribution(origin.get("time_to_return"))]
             if i == 0:
                 cells = [(_esc(stream.get("name")), span), (_arrivals(folder, stream), span),
                          (_quantity(stream.get("screened_out", 0.0)), span)]
                 cells += [(c, "") for c in own]
                 cells += [(court_text, span),
-                          (f"{fmt_plain(maximum)} d" + ("" if stream.get("max_detention") is not None else
+                          (f"{as_written(maximum)} d" + ("" if stream.get("max_detention") is not None else
                                                    " (scenario default)"), span),
                           (_when_full(stream), span)]
             else:
@@ -409,7 +404,7 @@ def inputs_html(folder: _Folder) -> str:
     extra = f"Beds: {capacity}."
     cost = folder.scenario.get("cost_per_bed_day")
     if cost is not None:
-        extra += f" Cost per bed-day: {fmt_plain(cost)}."
+        extra += f" Cost per bed-day: {as_written(cost)}."
     extra += (" Durations in days; distributions by their family and parameters (days). A stay ends at the first "
               "of a successful return (with the origin's probability, after its time to return), a court release "
               "(with its probability, after its time) and the maximum detention.")
@@ -446,7 +441,7 @@ def _system(manifest: dict) -> str:
     if manifest.get("jobs") is not None:
         system += f"; {_esc(manifest['jobs'])} worker process(es)"
     if manifest.get("wall_seconds") is not None:
-        system += f"; wall time {fmt_num(manifest['wall_seconds'])} s"
+        system += f"; wall time {for_people(manifest['wall_seconds'])} s"
     return system
 
 
@@ -474,30 +469,30 @@ def stress_html(folder: _Folder) -> str:
     outputs = (f"Every metric is counted over the measured window (after the warm-up), per replication, "
                f"system-wide and per stream: {_esc(', '.join(metrics))}. "
                f"Time-weighted occupancy and its percentiles; <code>probability_full</code> the share of time with "
-               f"no free bed; <code>blocking_probability</code> = turned_away / detention_requests; "
-               f"<code>return_rate</code> = returned / stays ended. Each is reported as the mean over "
+               f"no free bed; <code>blocking_probability</code> = {_esc(BY_NAME['blocking_probability'].meaning)}; "
+               f"<code>return_rate</code> = {_esc(BY_NAME['return_rate'].meaning)}. Each is reported as the mean over "
                f"{_esc(replications)} independent replications with a Student-t 95% interval, "
                f"mean ± t<sub>0.975, R−1</sub> · s / √R (replications where a metric is undefined are left out). "
                f"The occupancy figure shows the 5th-95th percentiles across replications day by day.")
     if folder.start is not None and warmup is not None:
         first = folder.start + dt.timedelta(days=float(warmup))
         init = (f"Empty at day 0 ({folder.start.isoformat()}): nobody detained, nobody waiting. Warm-up of "
-                f"{fmt_plain(warmup)} days (to {first.isoformat()}), not measured.")
+                f"{as_written(warmup)} days (to {first.isoformat()}), not measured.")
     else:
-        init = f"Empty at day 0: nobody detained, nobody waiting. Warm-up of {fmt_plain(warmup)} days, not measured."
+        init = f"Empty at day 0: nobody detained, nobody waiting. Warm-up of {as_written(warmup)} days, not measured."
     if folder.start is not None and warmup is not None and horizon is not None:
         begin = folder.start + dt.timedelta(days=float(warmup))
         end = folder.start + dt.timedelta(days=float(warmup) + float(horizon))
-        length = (f"Measured window of {fmt_plain(horizon)} days, from {begin.isoformat()} to {end.isoformat()} "
-                  f"(day {fmt_plain(warmup)} to day {fmt_plain(float(warmup) + float(horizon))}).")
+        length = (f"Measured window of {as_written(horizon)} days, from {begin.isoformat()} to {end.isoformat()} "
+                  f"(day {as_written(warmup)} to day {as_written(float(warmup) + float(horizon))}).")
     else:
-        length = f"Measured window of {fmt_plain(horizon)} days after the warm-up."
+        length = f"Measured window of {as_written(horizon)} days after the warm-up."
     estimation = f"{_esc(replications)} independent replications, seed {_esc(seed)}."
     precision = summary.get("precision")
     if precision:
         estimation += (f" The number of replications came from a precision target: add replications until the "
                        f"95% half-width of occupancy_mean, probability_full, blocking_probability and return_rate "
-                       f"is within {fmt_plain(precision.get('precision'))} of the mean (Hoad, Robinson and Davies "
+                       f"is within {as_written(precision.get('precision'))} of the mean (Hoad, Robinson and Davies "
                        f"2010, with look-ahead); {'reached' if precision.get('reached') else 'not reached'} with "
                        f"{_esc(precision.get('replications'))} replications ({_esc(precision.get('reason', ''))}).")
     estimation += _command(manifest)
@@ -562,8 +557,8 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
     figures = _figures_of_run(folder, png_dir)
     summary = folder.summary
     meta = [f"seed {_esc(summary.get('seed'))}", f"{_esc(summary.get('replications'))} replications",
-            f"warm-up {fmt_plain(summary.get('warmup_days'))} days",
-            f"measured {fmt_plain(summary.get('horizon_days'))} days"]
+            f"warm-up {as_written(summary.get('warmup_days'))} days",
+            f"measured {as_written(summary.get('horizon_days'))} days"]
     if folder.start is not None:
         meta.append(f"day 0 = {folder.start.isoformat()}")
     if summary.get("capsim_version"):
@@ -586,16 +581,14 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
     return html_page(f"capsim report: {folder.name}", sections, lead=lead)
 
 
-FIXED_INPUTS = "fixed-inputs"
-"""Subfolder of a run's results: the same run with every uncertain input at its mean."""
 
 
 def uncertain_inputs_html(folder: _Folder) -> str:
     """The values drawn for each uncertain input, and the headline intervals with
     the inputs drawn beside those with the inputs at their means (simulation
     noise alone), when the folder holds that companion run."""
-    rows = [[f"<code>{_esc(path)}</code>", fmt_num(stat.get("mean")), f"{fmt_num(stat.get('min'))} – "
-             f"{fmt_num(stat.get('max'))}"] for path, stat in sorted(folder.summary["inputs"].items())]
+    rows = [[f"<code>{_esc(path)}</code>", for_people(stat.get("mean")), f"{for_people(stat.get('min'))} – "
+             f"{for_people(stat.get('max'))}"] for path, stat in sorted(folder.summary["inputs"].items())]
     parts = [html_table(["input", "mean of the values drawn", "range over replications"], rows, numeric=(1, 2))]
     companion = folder.path / FIXED_INPUTS / "summary.json"
     if not companion.is_file():
@@ -616,8 +609,8 @@ def uncertain_inputs_html(folder: _Folder) -> str:
         drawn, noise = (drawn_side or {}).get(metric), (noise_side or {}).get(metric)
         if drawn and noise and drawn.get("mean") is not None:
             label = f"<code>{metric}</code>" if stream is None else f"<code>{_esc(stream)}.{metric}</code>"
-            rows.append([label, _esc(text), fmt_num(drawn.get("mean")), _interval(drawn),
-                         fmt_num(noise.get("mean")), _interval(noise)])
+            rows.append([label, _esc(text), for_people(drawn.get("mean")), stat_interval(drawn),
+                         for_people(noise.get("mean")), stat_interval(noise)])
     parts.append(html_table(["metric", "meaning", "mean", "95% interval, inputs drawn",
                              "mean, inputs at their means", "95% interval (simulation noise only)"],
                             rows, numeric=(2, 3, 4, 5)))
@@ -637,7 +630,7 @@ def _id(text: str) -> str:
 def _cell(value, low, high) -> str:
     """A mean and its interval in one table cell."""
     stat = {"mean": value, "ci95_low": low, "ci95_high": high}
-    return f'{fmt_num(value)}<br><span class="ci">{_interval(stat)}</span>'
+    return f'{for_people(value)}<br><span class="ci">{stat_interval(stat)}</span>'
 
 
 def _experiment_page(title: str, description: str, facts: Sequence[str], sections: list[tuple[str, str]], *,
@@ -713,7 +706,7 @@ def compare_report_html(results_dir: str | Path, *, png_dir: Path | None = None)
     for role, name in [("base", base)] + [("alternative", name) for name in alternatives]:
         scenario = _run_scenario(folder / name)
         capacity = scenario.get("capacity") or {}
-        beds = fmt_plain(capacity.get("beds")) + (f" ({len(capacity['changes'])} changes)"
+        beds = as_written(capacity.get("beds")) + (f" ({len(capacity['changes'])} changes)"
                                                   if capacity.get("changes") else "")
         streams = ", ".join(_esc(s.get("name")) for s in scenario.get("streams") or []) or "—"
         scenario_rows.append([_esc(name), role, _esc(scenario.get("description", "")), beds, streams])
@@ -732,10 +725,10 @@ def compare_report_html(results_dir: str | Path, *, png_dir: Path | None = None)
             if d is None or not finite(d["difference"]):
                 continue
             mark = '<span class="sig">yes</span>' if d["significant"] else "no"
-            difference = fmt_num(d["difference"])
-            rows.append([f"<code>{metric}</code>", _esc(text), fmt_num(d["base_mean"]), fmt_num(d["alt_mean"]),
+            difference = for_people(d["difference"])
+            rows.append([f"<code>{metric}</code>", _esc(text), for_people(d["base_mean"]), for_people(d["alt_mean"]),
                          f"<strong>{difference}</strong>" if d["significant"] else difference,
-                         _interval(d), mark])
+                         stat_interval(d), mark])
         if len(alternatives) > 1:
             headline.append(f"<h3>{_esc(alt)} − {_esc(base)}</h3>")
         headline.append(html_table(["metric", "meaning", _esc(base), _esc(alt), "difference", "95% interval",
@@ -802,7 +795,7 @@ SIZE_METHOD = (
     "scenario, brackets the answer and bisects; capacity changes keep their size. Every number of beds tried runs "
     "the same seeds (common random numbers), so neighbouring counts differ only by the beds; the search assumes "
     "the targets get easier as beds are added.")
-SWEEP_TABLE = ["occupancy_mean", "occupancy_p95", "probability_full", "blocking_probability", "return_rate"]
+SWEEP_TABLE = list(metrics.SWEEP_HEADLINE)
 
 
 def sweep_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
@@ -911,7 +904,7 @@ def size_report_html(results_dir: str | Path, *, png_dir: Path | None = None) ->
     for metric in metrics:
         target = targets.get(metric)
         points = [{"beds": int(r["beds"]), "meets": r["meets_targets"] == "true", **_stat(r, metric)} for r in rows]
-        text = f"{metric}{target['comparison']}{fmt_plain(target['bound'])}" if target else None
+        text = f"{metric}{target['comparison']}{as_written(target['bound'])}" if target else None
         caption = (f"<code>{_esc(metric)}</code> at each number of beds tried: mean and 95% interval"
                    + (f", the target <code>{_esc(text)}</code> (dashed)" if target else "")
                    + (f" and the answer, {answer} beds" if answer is not None else "") + ".")
@@ -926,7 +919,7 @@ def size_report_html(results_dir: str | Path, *, png_dir: Path | None = None) ->
         table_rows.append(cells + [_cell(*_stat(r, m).values()) for m in metrics])
     table = html_table(["beds", "meets every target"] + [f"<code>{_esc(m)}</code>" for m in metrics], table_rows,
                        numeric=[0] + list(range(2, 2 + len(metrics))))
-    wanted = ", ".join(f"<code>{_esc(t['metric'])}{_esc(t['comparison'])}{fmt_plain(t['bound'])}</code>"
+    wanted = ", ".join(f"<code>{_esc(t['metric'])}{_esc(t['comparison'])}{as_written(t['bound'])}</code>"
                        for t in targets.values()) or "not recorded"
     verdict = _esc(info.get("reason") or (f"{answer} beds meet every target" if answer is not None
                                           else "no number of beds tried meets every target"))
@@ -1010,9 +1003,3 @@ def write_report(results_dir: Path, *, figures: bool = False) -> Path:
     _atomic_write(path, text.encode("utf-8"))
     return path
 
-
-__all__ = [
-    "NotAResultsFolder", "ReportUnavailable", "compare_report_html", "figure_html", "folder_kind",
-    "forest_plot_svg", "heatmap_svg", "html_page", "html_table", "report_html", "require_matplotlib",
-    "run_report_html", "size_plot_svg", "size_report_html", "sweep_plot_svg", "sweep_report_html", "write_report",
-]

@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-INSTALL_HINT = "the report needs the report extra: pip install 'capsim[report]'"
+from sim.errors import ReportUnavailable
+from sim.formatting import as_written, for_people, percent
+
 # Okabe-Ito: distinguishable by colour-blind readers and in greyscale print.
 BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, GREY = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#999999")
@@ -41,11 +43,6 @@ OUTCOMES = [  # (summary key, label, colour), in the order of a stay's story
     ("still_waiting", "still waiting at the end", YELLOW),  # drawn only when someone is
 ]
 
-class ReportUnavailable(RuntimeError):
-    """matplotlib (the `report` extra) is not installed."""
-
-    def __init__(self, message: str = INSTALL_HINT):
-        super().__init__(message)
 
 
 # --- matplotlib, lazily ---------------------------------------------------------------
@@ -136,41 +133,10 @@ def to_float(text: str | None) -> float:
     return float(text) if text not in (None, "") else math.nan
 
 
-def fmt_num(value) -> str:
-    """A number for people: no more digits than a planner reads."""
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    value = float(value)
-    if value == 0:
-        return "0"
-    size = abs(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 100:
-        return f"{value:.1f}"
-    if size >= 1:
-        text = f"{value:.2f}"
-        return text[:-3] if text.endswith(".00") else text
-    if size >= 1e-4:
-        return f"{value:.3g}"
-    return f"{value:.2e}"
 
 
-def fmt_plain(value) -> str:
-    """An input as written (up to 6 significant digits, no grouping): 365.25, 0.15, 120."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    return f"{value:.6g}"
 
 
-def fmt_pct(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{100 * value:.1f}%" if value >= 0.001 or value == 0 else f"{100 * value:.2g}%"
 
 
 # --- the figures of a run -----------------------------------------------------------------
@@ -238,9 +204,9 @@ def distribution_figure(folder, png: Path | None = None) -> str:
             pad = max(2.0, 0.03 * (max(marks) - min(marks)))
             ax.set_xlim(max(-0.5, min(marks) - pad), max(marks) + pad)
         if full.get("mean") is not None:
-            text = f"full (no free bed): {fmt_pct(full['mean'])} of the time"
+            text = f"full (no free bed): {percent(full['mean'])} of the time"
             if full.get("ci95_low") is not None:
-                text += f"\n95% interval [{fmt_pct(full['ci95_low'])}, {fmt_pct(full['ci95_high'])}]"
+                text += f"\n95% interval [{percent(full['ci95_low'])}, {percent(full['ci95_high'])}]"
             ax.text(0.01, 0.97, text, transform=ax.transAxes, va="top", ha="left",
                     bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#bbbbbb"})
         from matplotlib.ticker import MaxNLocator
@@ -284,7 +250,7 @@ def outcomes_figure(folder, png: Path | None = None) -> str:
             left = [l + w for l, w in zip(left, widths)]
         ax.set_yticks(y, [name for name, _ in bars])
         for yi, total in enumerate(totals):
-            ax.text(101, yi, f"n = {fmt_num(total)}", va="center", ha="left", fontsize=7.5)
+            ax.text(101, yi, f"n = {for_people(total)}", va="center", ha="left", fontsize=7.5)
         ax.set_xlim(0, 116)
         ax.set_xticks([0, 20, 40, 60, 80, 100])
         ax.set_xlabel("% of the people of the stream (mean per replication over the measured window)")
@@ -320,9 +286,9 @@ def stays_figure(folder, png: Path | None = None) -> str:
                 limit = max(limit, maximum * 1.04)
                 colour = STREAM_COLOURS[members[0] % len(STREAM_COLOURS)] if len(members) == 1 else "#333333"
                 ax.axvline(maximum, color=colour, ls="--", lw=1.0,
-                           label=f"maximum detention {fmt_plain(maximum)} d ({who})")
+                           label=f"maximum detention {as_written(maximum)} d ({who})")
             else:
-                off_scale.append(f"maximum detention {fmt_plain(maximum)} d ({who}): off scale")
+                off_scale.append(f"maximum detention {as_written(maximum)} d ({who}): off scale")
         ax.set_xlim(0, limit)
         ax.set_ylim(0, 100)
         ax.set_xlabel("length of stay (days)")
@@ -456,9 +422,9 @@ def heatmap_svg(x_parameter: str, y_parameter: str, cells: Sequence[dict], *, me
                 continue
             shade = cmap((cell["mean"] - low) / (high - low))
             light = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] > 0.55
-            text = fmt_num(cell["mean"])
+            text = for_people(cell["mean"])
             if finite(cell.get("ci95_low")) and finite(cell.get("ci95_high")):
-                text += f"\n[{fmt_num(cell['ci95_low'])}, {fmt_num(cell['ci95_high'])}]"
+                text += f"\n[{for_people(cell['ci95_low'])}, {for_people(cell['ci95_high'])}]"
             ax.text(i, j, text, ha="center", va="center", fontsize=7, color="black" if light else "white")
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
         ax.set_yticks(range(len(ys)), [str(v) for v in ys])
@@ -475,10 +441,10 @@ def _target_parts(target) -> tuple[float | None, str, str]:
     if target is None:
         return None, "", ""
     if isinstance(target, (int, float)):
-        return float(target), f"target {fmt_plain(float(target))}", ""
+        return float(target), f"target {as_written(float(target))}", ""
     if hasattr(target, "bound"):
         metric, comparison = getattr(target, "metric", ""), getattr(target, "comparison", "")
-        return float(target.bound), f"target {metric}{comparison}{fmt_plain(float(target.bound))}", metric
+        return float(target.bound), f"target {metric}{comparison}{as_written(float(target.bound))}", metric
     match = re.match(r"^\s*([\w.]+)\s*(<=|>=)\s*([-+0-9.eE]+)\s*$", str(target))
     if match:
         return float(match.group(3)), f"target {match.group(1)}{match.group(2)}{match.group(3)}", match.group(1)

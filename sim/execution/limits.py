@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .runner import RunStopped
-from .scenario import Scenario
+from sim.errors import TooBig
+from sim.scenario import Scenario
 
 EVENTS_PER_ARRIVAL = 3
 """An arrival, its admission (or turning away) and its departure."""
@@ -30,10 +30,6 @@ BYTES_PER_STAY = 150
 """One person in detention during a replication: a heap entry and its fate."""
 
 
-class TooBig(RunStopped):
-    """The estimated events exceed the limit (--max-events)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -14,239 +14,39 @@ fresh process, and a replication that kills its worker again stops the run
 (`WorkerFailure`) with the command that reproduces it. Finished replications
 can be kept in a checkpoint (see checkpoint.py) and skipped when a run resumes.
 """
-
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import math
-import multiprocessing
 import os
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future
 from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 
-import numpy as np
+from sim.analysis.precision import PRECISION_METRICS, Stopping, replications_needed
+from sim.analysis.results import Results
+from sim.engine.model import RepResult, simulate
+from sim.engine.seeds import replication_seed
+from sim.errors import WorkerFailure
+from sim.execution.invariants import check_invariants
+from sim.execution.lanes import executor_for
+from sim.scenario import Scenario
 
-from .model import RepResult, simulate
-from .results import Results
-from .rng import replication_seed
-from .scenario import Scenario
-from .stats import half_width
-
-PRECISION_METRICS = ("occupancy_mean", "probability_full", "blocking_probability", "return_rate")
 GUIDED = 2
 """Each chunk sent to a worker is 1/(GUIDED x workers) of the replications not yet sent (`guided_chunks`)."""
-
-ABSOLUTE_FLOORS = {"occupancy_mean": 0.5, "probability_full": 0.002, "blocking_probability": 0.002,
-                   "return_rate": 0.005}
-"""Half-widths below these are precise enough whatever the mean (metrics near zero)."""
 
 
 log = logging.getLogger("capsim")
 """Worker deaths and retries are reported here (on standard error unless logging is configured)."""
+
 
 TEST_KILL_REPLICATION = "CAPSIM_TEST_KILL_REPLICATION"
 """Test hook: ``R`` makes a worker process die (os._exit) whenever it starts
 replication R; ``R:MARKER`` only the first time (it creates the file MARKER).
 Worker processes only: never the process that runs the command. Read in this
 process when the replications are sent out, and sent with them."""
-
-
-class InvariantViolation(RuntimeError):
-    """A replication broke a law of the model (conservation, capacity, maximum detention)."""
-
-
-class SchedulerUnavailable(RuntimeError):
-    """A Dask scheduler was asked for and cannot be used (not installed, unreachable)."""
-
-
-class RunStopped(RuntimeError):
-    """The run cannot go on; `exit_code` is the command's exit code, the message says what to do."""
-
-    exit_code = 1
-
-
-class WorkerFailure(RunStopped):
-    """Replications killed their worker process twice (the first run and the retry)."""
-
-    exit_code = 1
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-@contextlib.contextmanager
-def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[Executor | None, int]]:
-    """The executor to run on, and how many workers it has.
-
-    ``scheduler`` is a Dask scheduler address, or ``"local"`` for a LocalCluster
-    of `jobs` single-threaded worker processes; without it, `jobs` > 1 gives a
-    pool of worker processes (`ProcessLanes`) and `jobs` == 1 runs in this process (None).
-    """
-    if scheduler:
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise SchedulerUnavailable(
-                "running on a Dask scheduler needs the dask extra: pip install 'capsim[dask]'"
-            ) from None
-        with contextlib.ExitStack() as stack:
-            if scheduler == "local":
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                    host="127.0.0.1"))
-                client = stack.enter_context(Client(cluster))
-            else:
-                try:
-                    client = stack.enter_context(Client(scheduler, timeout="10s"))
-                except OSError as err:
-                    raise SchedulerUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-            workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-            yield client.get_executor(pure=False), workers
-        return
-    if jobs <= 1:
-        yield None, 1
-        return
-    pool = ProcessLanes(jobs)
-    try:
-        yield pool, jobs
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    else:
-        # Every task has finished: the worker processes exit in the background
-        # (joined at interpreter exit) instead of on the caller's time.
-        pool.shutdown(wait=False)
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """How worker processes start: forked from a fork server that has imported
-    this module and so the simulation (POSIX), else spawned (Windows).
-
-    A spawned worker imports numpy, pydantic and capsim again, some 0.2 s of
-    CPU each, twice per run on two cores; a worker forked from the fork server
-    is ready in milliseconds, and a fresh one after a worker dies too. The fork
-    server has one thread, so forking it is safe where forking this process
-    (which runs the lanes' threads) would not be. It starts once per process:
-    later runs, sweeps and searches start their workers at once. Its workers
-    take this process's working directory and sys.path when they start, but
-    the modules and environment variables of the moment the server started (a
-    notebook that edits capsim's code must restart its kernel; anything a worker
-    needs from the environment is sent with the work). The preload list is the
-    process's fork-server setting (multiprocessing has one). Workers still run
-    the main module again, as under spawn: what it imports beyond this module
-    (SciPy for a script that imports it) each worker imports, as a spawned one
-    would."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
-class ProcessLanes(Executor):
-    """`workers` worker processes (see `worker_context`), each in a process pool of its own.
-
-    Tasks wait in one queue and go to the first idle worker. When a worker
-    process dies, only the task it was running fails (with BrokenProcessPool)
-    and a fresh process takes its place; with one shared pool every task in
-    flight would fail and the one that killed it could not be told apart.
-    """
-
-    def __init__(self, workers: int):
-        self._context = worker_context()
-        self._lock = threading.RLock()  # cancelling a future under it calls _forget
-        self._queued: deque = deque()
-        self._idle = [self._new_lane() for _ in range(workers)]
-        self._busy: set[ProcessPoolExecutor] = set()
-        self._outstanding: set[Future] = set()
-        self._closed = False
-
-    def _new_lane(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=1, mp_context=self._context)  # starts its process on first use
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        outer: Future = Future()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("cannot submit to a shut-down executor")
-            self._queued.append((outer, fn, args, kwargs))
-            self._outstanding.add(outer)
-        outer.add_done_callback(self._forget)
-        self._dispatch()
-        return outer
-
-    def _forget(self, outer: Future) -> None:
-        with self._lock:
-            self._outstanding.discard(outer)
-
-    def _dispatch(self) -> None:
-        while True:
-            with self._lock:
-                if self._closed or not self._queued or not self._idle:
-                    return
-                outer, fn, args, kwargs = self._queued.popleft()
-                lane = self._idle.pop()
-                self._busy.add(lane)
-            if not outer.set_running_or_notify_cancel():  # cancelled while queued
-                self._release(lane, broken=False)
-                continue
-            try:
-                inner = lane.submit(fn, *args, **kwargs)
-            except BrokenProcessPool as err:  # the process died while idle
-                outer.set_exception(err)
-                self._release(lane, broken=True)
-                continue
-            inner.add_done_callback(functools.partial(self._finished, lane, outer))
-
-    def _finished(self, lane: ProcessPoolExecutor, outer: Future, inner: Future) -> None:
-        if inner.cancelled():
-            outer.set_exception(BrokenProcessPool("the worker was shut down"))
-            broken = True
-        else:
-            error = inner.exception()
-            broken = isinstance(error, BrokenProcessPool)
-            if error is None:
-                outer.set_result(inner.result())
-            else:
-                outer.set_exception(error)
-        self._release(lane, broken)
-        self._dispatch()
-
-    def _release(self, lane: ProcessPoolExecutor, broken: bool) -> None:
-        if broken:
-            lane.shutdown(wait=False)
-        with self._lock:
-            self._busy.discard(lane)
-            if self._closed:
-                if not broken:
-                    lane.shutdown(wait=False)
-                return
-            self._idle.append(self._new_lane() if broken else lane)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._lock:
-            if cancel_futures:
-                for outer, *_ in self._queued:
-                    outer.cancel()
-                self._queued.clear()
-        if wait:
-            with self._lock:
-                outstanding = list(self._outstanding)
-            futures_wait(outstanding)
-        with self._lock:
-            self._closed = True
-            lanes = self._idle + list(self._busy)
-            self._idle = []
-        for lane in lanes:
-            lane.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def run(
@@ -474,51 +274,6 @@ def _test_kill(setting: str, replication: int) -> None:
     os._exit(1)
 
 
-@dataclass(frozen=True)
-class Stopping:
-    """Why a precision-driven run stopped where it did."""
-
-    precision: float
-    replications: int
-    reached: bool
-    reason: str
-
-
-def half_width_ok(values: Sequence[float], metric: str, precision: float) -> bool:
-    """Is the 95% half-width of `values` at most precision x |mean| (or the metric's floor)?"""
-    defined = [v for v in values if not math.isnan(v)]
-    if not defined:
-        return True  # never defined (e.g. no stay ended): nothing to be precise about
-    if len(defined) < 3:
-        return False
-    return half_width(defined) <= max(precision * abs(float(np.mean(defined))), ABSOLUTE_FLOORS.get(metric, 0.0))
-
-
-def replications_needed(series: dict[str, Sequence[float]], precision: float, k_limit: int = 5,
-                        minimum: int = 3) -> int | None:
-    """The replication algorithm of Hoad, Robinson and Davies (2010), with look-ahead.
-
-    ``series[m][r]`` is metric m in replication r. The answer is the smallest n
-    such that every metric meets the precision with n replications *and keeps
-    meeting it* for the next f(n) replications, f(n) = k_limit for n <= 100 and
-    k_limit * n / 100 above; None if the series are too short to tell.
-    """
-    available = min(len(values) for values in series.values())
-    n = minimum
-    while n <= available:
-        if all(half_width_ok(values[:n], metric, precision) for metric, values in series.items()):
-            look_ahead = k_limit if n <= 100 else math.ceil(k_limit * n / 100)
-            if n + look_ahead > available:
-                return None
-            if all(
-                all(half_width_ok(values[:m], metric, precision) for metric, values in series.items())
-                for m in range(n + 1, n + look_ahead + 1)
-            ):
-                return n
-        n += 1
-    return None
-
-
 def _until_precise(executor, workers, scenario, seed, precision, max_replications, on_progress, checkpoint=None):
     reps: list[RepResult] = []
     batch = max(10, 2 * workers)
@@ -536,29 +291,3 @@ def _until_precise(executor, workers, scenario, seed, precision, max_replication
         batch = max(batch, len(reps) // 2)  # grow geometrically: few round trips to the workers
     return reps, Stopping(precision, len(reps), False,
                           f"precision {precision:.1%} not reached within {max_replications} replications")
-
-
-def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed: int) -> None:
-    """Conservation, capacity and maximum detention, checked on every replication."""
-    problems = [f"{name}: {value}" for name, value in rep.checks.items() if value]
-    for stream in scenario.streams:
-        longest = rep.streams[stream.name]["los_max_days"]
-        if longest > scenario.stream_max_detention(stream) * (1 + 1e-12):
-            problems.append(f"{stream.name}: a stay of {longest:g} days exceeds the maximum detention")
-    for where, m in [("system", rep.metrics), *rep.streams.items()]:
-        inside = m["present_at_start"] + m["admitted"]
-        ended = m["returned"] + m["released_court"] + m["released_deadline"] + m["still_detained"]
-        if inside != ended:
-            problems.append(f"{where}: present at start + admitted ({inside:g}) != ended + still detained ({ended:g})")
-        requests = m["waiting_at_start"] + m["detention_requests"]
-        settled = m["admitted"] + m["turned_away"] + m["still_waiting"]
-        if requests != settled:
-            problems.append(f"{where}: waiting at start + requests ({requests:g}) != admitted + turned away "
-                            f"+ still waiting ({settled:g})")
-        if m["arrivals"] != m["screened_out"] + m["detention_requests"]:
-            problems.append(f"{where}: arrivals != screened out + detention requests")
-    if problems:
-        raise InvariantViolation(
-            f"replication {replication} (seed {seed}) broke the model's invariants: " + "; ".join(problems)
-            + f". Reproduce it alone with: capsim run SCENARIO --seed {seed} --only-replication {replication}"
-        )

@@ -13,8 +13,8 @@ import datetime as dt
 import difflib
 import hashlib
 import io
-import math
 import json
+import math
 import re
 import types
 import typing
@@ -26,8 +26,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from .distributions import FAMILIES, UNCERTAIN_FORMS, Distribution, Uncertain
-from .durations import Days, NonNegativeDays, PositiveDays, to_days
+from sim.errors import ScenarioError
+from sim.scenario.distributions import FAMILIES, UNCERTAIN_FORMS, Distribution, Uncertain
+from sim.scenario.durations import Days, NonNegativeDays, PositiveDays, to_days
 
 SCHEMA_VERSION = 1
 EIGHT_MONTHS = 8 * 365.25 / 12
@@ -204,12 +205,6 @@ class Scenario(_Strict):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-class ScenarioError(Exception):
-    """A scenario file that cannot be run; `problems` lists each, ready to print."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 def load_scenario(path: str | Path) -> Scenario:

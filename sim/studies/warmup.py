@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .runner import run
-from .scenario import Scenario
-from .stats import mser5, welch_moving_average
+from sim.analysis.stats import mser5, welch_moving_average
+from sim.execution.runner import run
+from sim.scenario import Scenario
 
 
 @dataclass

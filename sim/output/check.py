@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as scipy_stats
 
+from sim.errors import CheckInputError
+
 DATA_FILES = ("summary.json", "replications.csv", "occupancy.csv", "occupancy_distribution.csv", "stays.csv",
               "scenario.yaml")
 
@@ -61,8 +63,6 @@ class CheckReport:
         return "\n".join(rows)
 
 
-class CheckInputError(FileNotFoundError):
-    """A results or baseline folder that cannot be checked (missing files)."""
 
 
 def _read(folder: Path, name: str) -> str:

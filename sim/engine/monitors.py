@@ -1,12 +1,10 @@
-"""Statistics: time-weighted occupancy, lengths of stay, and summaries over replications.
+"""Monitors of one replication: time-weighted occupancy and lengths of stay.
 
 Occupancy is kept as the time spent at each level (a histogram updated once
 per change), which gives exact time-weighted means and percentiles and the
 share of time full, in memory that does not grow with the number of arrivals.
-Lengths of stay go into fixed-width bins for the same reason. Across
-replications, every metric is summarised by its mean and a Student-t interval.
+Lengths of stay go into log-spaced bins for the same reason.
 """
-
 from __future__ import annotations
 
 import math
@@ -15,11 +13,17 @@ from collections.abc import Sequence
 import numpy as np
 
 OCCUPANCY_QUANTILES = {"occupancy_p50": 0.50, "occupancy_p90": 0.90, "occupancy_p95": 0.95, "occupancy_p99": 0.99}
+
+
 STAY_RESOLUTION_DAYS = 1 / 24
+
+
 STAY_RELATIVE_RESOLUTION = 1e-3
 """Length-of-stay bins are an hour wide for short stays and 0.1% of the stay for
 long ones (log-spaced), so percentiles are exact to max(1 hour, 0.1%) whatever
 the maximum detention."""
+
+
 _STAY_LOG_STEP = math.log1p(STAY_RELATIVE_RESOLUTION)
 
 
@@ -160,95 +164,3 @@ class StayHistogram:
             "los_p90_days": min(self.quantile(0.9), self.longest),
             "los_max_days": self.longest if self.n else math.nan,
         }
-
-
-def pooled_stay_quantiles(bins: list[np.ndarray], quantiles: Sequence[float]) -> list[float]:
-    """Quantiles (days) of all stays pooled over replications, from their
-    (bin, count) rows (`StayHistogram.occupied_bins`)."""
-    pooled = StayHistogram(0)
-    rows = np.concatenate(bins) if bins else np.zeros((0, 2), dtype=np.int64)
-    counts = np.bincount(rows[:, 0], weights=rows[:, 1]).astype(np.int64)
-    pooled.counts = counts.tolist()
-    pooled.n = int(counts.sum())
-    return [pooled.quantile(q) for q in quantiles]
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    """numerator / denominator, NaN when there is nothing to divide."""
-    return numerator / denominator if denominator else math.nan
-
-
-def summarise(values: Sequence[float]) -> dict[str, float | None]:
-    """Mean, sd, 95% Student-t interval, min and max over replications.
-
-    Replications where a metric is undefined (NaN, e.g. a return rate with no
-    ended stay) are left out; with fewer than two values the spread is None.
-    """
-    data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    if data.size == 0:
-        return {"mean": None, "sd": None, "ci95_low": None, "ci95_high": None, "min": None, "max": None}
-    result = {"mean": float(data.mean()), "min": float(data.min()), "max": float(data.max())}
-    if data.size < 2:
-        return result | {"sd": None, "ci95_low": None, "ci95_high": None}
-    low, high = confidence_interval(data, 0.95)
-    return result | {"sd": float(data.std(ddof=1)), "ci95_low": low, "ci95_high": high}
-
-
-def half_width(values: Sequence[float], level: float = 0.95) -> float:
-    """Half-width of the Student-t interval of the mean at `level`, NaNs left out."""
-    from scipy.special import stdtrit  # imported here: scipy is slow to import in every worker
-
-    data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    if data.size < 2:
-        return math.nan  # no spread to measure (and no numpy warning about it)
-    return float(stdtrit(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
-
-
-def confidence_interval(values: Sequence[float], level: float) -> tuple[float, float]:
-    """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out; (NaN, NaN)
-    with fewer than two defined values."""
-    data = [v for v in values if not math.isnan(v)]
-    mean = float(np.mean(data)) if data else math.nan
-    half = half_width(data, level)
-    return mean - half, mean + half
-
-
-def daily_quantiles(daily: np.ndarray) -> dict[str, np.ndarray]:
-    """Mean and 5/50/95th percentiles across replications (rows) for each day (columns)."""
-    return {
-        "occupancy_mean": daily.mean(axis=0),
-        "occupancy_p05": np.percentile(daily, 5, axis=0),
-        "occupancy_p50": np.percentile(daily, 50, axis=0),
-        "occupancy_p95": np.percentile(daily, 95, axis=0),
-    }
-
-
-def mser5(series: Sequence[float]) -> int:
-    """MSER-5 truncation point (White 1997): the number of initial observations to drop.
-
-    The series is averaged in batches of 5; the truncation d (in batches, at
-    most half of them) minimises the marginal standard error
-    sum_{i>=d} (Y_i - mean_d)^2 / (k - d)^2.
-    """
-    values = np.asarray(series, dtype=float)
-    k = len(values) // 5
-    if k < 2:
-        return 0
-    batches = values[: 5 * k].reshape(k, 5).mean(axis=1)
-    best_d, best = 0, math.inf
-    for d in range(k // 2 + 1):
-        rest = batches[d:]
-        score = float(((rest - rest.mean()) ** 2).sum()) / (k - d) ** 2
-        if score < best:
-            best_d, best = d, score
-    return 5 * best_d
-
-
-def welch_moving_average(series: Sequence[float], window: int) -> np.ndarray:
-    """Welch's moving average: a centred window of 2w+1 points, shrunk near the start."""
-    values = np.asarray(series, dtype=float)
-    smoothed = np.empty(max(0, len(values) - window))
-    for i in range(len(smoothed)):
-        half = min(i, window)
-        smoothed[i] = values[i - half: i + half + 1].mean()
-    return smoothed

@@ -1,0 +1,3 @@
+"""The output layer: results folders written atomically (run, compare, sweep, size)
+and the regression check of a folder against a baseline.
+"""

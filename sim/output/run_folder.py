@@ -1,0 +1,135 @@
+"""The results of a run, and the results directory that holds them.
+
+`Results` is what `sim.run` returns: the scenario, its seed and every
+replication. `write` turns it into the files planners and CI read
+(summary.json, replications.csv, occupancy.csv, scenario.yaml, manifest.json),
+written into a temporary folder and renamed into place, so that a results
+folder is never half-written. Data files diff well: keys sorted, floats with a
+fixed number of significant digits, no time stamps (those go to the manifest).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from sim.analysis.results import Results, capsim_version
+from sim.analysis.stats import daily_quantiles, pooled_stay_quantiles
+from sim.formatting import number, rounded
+from sim.output.folders import atomic_folder
+from sim.scenario import scenario_yaml
+
+FIXED_INPUTS = "fixed-inputs"
+"""Subfolder of a run's results: the same run with every uncertain input at its mean."""
+
+
+def summary_json(results: Results) -> str:
+    return json.dumps(rounded(results.summary), indent=2, sort_keys=True) + "\n"
+
+
+def replications_csv(results: Results) -> str:
+    columns = results.metric_names
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    origins = [(s, o, m) for s in results.stream_names for o, metrics in results.replications[0].origins[s].items()
+               for m in metrics]
+    inputs = list(results.replications[0].inputs)
+    writer.writerow(["replication"] + columns + [f"{s}.{m}" for s in results.stream_names for m in columns]
+                    + [f"{s}.{o}.{m}" for s, o, m in origins] + [f"input.{path}" for path in inputs])
+    for r, rep in enumerate(results.replications):
+        row = [r] + [number(rep.metrics[m]) for m in columns]
+        row += [number(rep.streams[s][m]) for s in results.stream_names for m in columns]
+        row += [number(rep.origins[s][o][m]) for s, o, m in origins]
+        row += [number(rep.inputs[path]) for path in inputs]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def occupancy_csv(results: Results) -> str:
+    scenario = results.scenario
+    daily = results.daily_occupancy()
+    quantiles = daily_quantiles(daily)
+    steps = scenario.capacity_steps()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    dated = scenario.start is not None
+    writer.writerow(["day"] + (["date"] if dated else []) + ["window", "capacity"] + list(quantiles))
+    for day in range(daily.shape[1]):
+        capacity = [beds for at, beds in steps if at <= day][-1]
+        row = [day] + ([(scenario.start + dt.timedelta(days=day)).isoformat()] if dated else [])
+        row += ["warmup" if day < scenario.warmup else "measured", capacity]
+        row += [number(float(values[day])) for values in quantiles.values()]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def occupancy_distribution_csv(results: Results) -> str:
+    """Share of the measured time at each occupancy level, averaged over replications."""
+    levels = max(len(rep.time_at_occupancy) for rep in results.replications)
+    shares = np.zeros(levels)
+    for rep in results.replications:
+        total = rep.time_at_occupancy.sum()
+        if total > 0:
+            shares[: len(rep.time_at_occupancy)] += rep.time_at_occupancy / total
+    shares /= len(results.replications)
+    last = int(np.flatnonzero(shares)[-1]) if shares.any() else 0
+    lines = ["occupancy,share_of_time"] + [f"{level},{number(float(shares[level]))}" for level in range(last + 1)]
+    return "\n".join(lines) + "\n"
+
+
+STAY_QUANTILES = [q / 100 for q in range(1, 100)]
+
+
+def stays_csv(results: Results) -> str:
+    """Percentiles 1..99 of the length of stay per stream, all replications pooled (an ECDF)."""
+    lines = ["stream,quantile,los_days"]
+    for stream in results.stream_names:
+        values = pooled_stay_quantiles([rep.stay_bins[stream] for rep in results.replications], STAY_QUANTILES)
+        lines += [f"{stream},{q:.2f},{number(v)}" for q, v in zip(STAY_QUANTILES, values)]
+    return "\n".join(lines) + "\n"
+
+
+def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: int | None) -> str:
+    versions = {"capsim": capsim_version(), "python": platform.python_version()}
+    for package in ("numpy", "simpy", "scipy", "pydantic"):
+        versions[package] = metadata.version(package)
+    manifest = {
+        "tool": "capsim",
+        "versions": versions,
+        "command": command,
+        "wall_seconds": wall_seconds,
+        "jobs": jobs,
+        "platform": platform.platform(),
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def write_files(results: Results, folder: Path, *, command: list[str] | None = None,
+                wall_seconds: float | None = None, jobs: int | None = None) -> None:
+    """Every file of a results folder, into an existing (staging) folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.json": summary_json(results),
+        "replications.csv": replications_csv(results),
+        "occupancy.csv": occupancy_csv(results),
+        "occupancy_distribution.csv": occupancy_distribution_csv(results),
+        "stays.csv": stays_csv(results),
+        "scenario.yaml": scenario_yaml(results.scenario),
+        "manifest.json": manifest_json(command, wall_seconds, jobs),
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def write(results: Results, out_dir: str | Path, *, command: list[str] | None = None,
+          wall_seconds: float | None = None, jobs: int | None = None, overwrite: bool = False) -> Path:
+    """Write the results folder of one run atomically (see `atomic_folder`)."""
+    with atomic_folder(out_dir, overwrite) as staging:
+        write_files(results, staging, command=command, wall_seconds=wall_seconds, jobs=jobs)
+    return Path(out_dir)

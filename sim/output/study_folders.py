@@ -1,0 +1,88 @@
+"""The folders of compare, sweep and size: their CSV and JSON files."""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.analysis.results import Results
+from sim.analysis.stats import confidence_interval
+from sim.formatting import number, rounded
+from sim.scenario import Scenario
+from sim.studies.compare import Comparison, _mean
+from sim.studies.size import Sizing
+from sim.studies.sweep import SweepPoint
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    lines = ["scenario,metric,base_mean,alt_mean,difference,ci95_low,ci95_high,significant"]
+    for d in comparison.differences:
+        lines.append(",".join([d.scenario, d.metric] + [number(v) for v in (
+            d.base_mean, d.alt_mean, d.difference, d.ci95_low, d.ci95_high)] + [str(d.significant).lower()]))
+    return "\n".join(lines) + "\n"
+
+
+def comparison_json(comparison: Comparison) -> str:
+    data = {
+        "base": comparison.base.scenario.name,
+        "seed": comparison.base.seed,
+        "replications": len(comparison.base.replications),
+        "notes": comparison.notes,
+        "differences": [
+            {"scenario": d.scenario, "metric": d.metric, "base_mean": d.base_mean, "alt_mean": d.alt_mean,
+             "difference": d.difference, "ci95_low": d.ci95_low, "ci95_high": d.ci95_high,
+             "significant": d.significant}
+            for d in comparison.differences
+        ],
+    }
+    return json.dumps(rounded(data), indent=2, sort_keys=True) + "\n"
+
+
+def sweep_csv(points: Sequence[SweepPoint], runs: Sequence[Results]) -> str:
+    parameters = list(points[0].settings)
+    metrics = runs[0].metric_names
+    header = ["point"] + parameters + [f"{m}_{part}" for m in metrics for part in ("mean", "ci95_low", "ci95_high")]
+    lines = [",".join(header)]
+    for point, results in zip(points, runs):
+        row = [point.label] + [str(point.settings[p]) for p in parameters]
+        for metric in metrics:
+            stat = results.summary["metrics"][metric]
+            row += [number(stat["mean"]), number(stat["ci95_low"]), number(stat["ci95_high"])]
+        lines.append(",".join(row))
+    return "\n".join(lines) + "\n"
+
+
+def size_csv(sizing: Sizing) -> str:
+    header = ["beds", "meets_targets"]
+    for target in sizing.targets:
+        header += [f"{target.metric}_mean", f"{target.metric}_ci95_low", f"{target.metric}_ci95_high"]
+    lines = [",".join(header)]
+    for beds in sorted(sizing.trials):
+        trial = sizing.trials[beds]
+        row = [str(beds), str(trial.good).lower()]
+        for target in sizing.targets:
+            values = [v for v in target.values(trial.results) if not math.isnan(v)]
+            low, high = (confidence_interval(values, 0.95) if len(values) > 1 and np.std(values) > 0
+                         else (_mean(values), _mean(values)))
+            row += [number(_mean(values)), number(low), number(high)]
+        lines.append(",".join(row))
+    return "\n".join(lines) + "\n"
+
+
+def size_json(sizing: Sizing, scenario: Scenario) -> str:
+    """What size.csv does not say: the targets with their bounds, the answer and how it was found."""
+    first = next(iter(sizing.trials.values()), None)
+    data = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": first.results.seed if first else None,
+        "replications": len(first.results.replications) if first else None,
+        "targets": [{"metric": t.metric, "comparison": t.comparison, "bound": t.bound} for t in sizing.targets],
+        "answer": sizing.answer,
+        "analytic_start": sizing.analytic_start,
+        "reason": sizing.reason,
+        "tried": sorted(sizing.trials),
+    }
+    return json.dumps(rounded(data), indent=2, sort_keys=True) + "\n"
