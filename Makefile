@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test bench baselines check readme clean
+.PHONY: run test test-fast lint bench baselines check readme clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,18 @@ $(BENCH_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/capsim run scenarios/brussels-south.yaml --report
 
-test: $(STAMP)
+# The whole suite, after the guard rails: ruff (lint and import order) and mypy.
+# The import-graph contracts run inside the suite (tests/test_architecture.py).
+test: lint
 	$(BIN)/python -m pytest
+
+# The edit loop (under a minute): the guard rails and every test not marked slow.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow" -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check sim tests tools benchmarks
+	$(BIN)/mypy
 
 # The benchmark: the reference loss system in heapq, idiomatic SimPy, Ciw and capsim,
 # then capsim's scaling and memory rows; prints PASS/FAIL per target and exits 1 if one is missed.

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import integrate, stats
 
 try:  # the project's own oracle, when it has one
-    from sim.analysis.theory import erlang_b as _project_erlang_b
+    from sim.analysis.queueing import erlang_b as _project_erlang_b
 except ImportError:  # pragma: no cover - depends on the state of sim/
     _project_erlang_b = None
 

@@ -45,6 +45,7 @@ def test_exact_tier_fails_on_one_character_and_shows_it(tmp_path, base_scenario,
     assert "+" + occupancy[10] in report.messages[0]
 
 
+@pytest.mark.slow
 def test_statistical_false_alarm_rate_is_what_alpha_promises(tmp_path, base_scenario, baseline):
     """Only the seed changes, 20 times: with Holm at alpha = 0.01 the family-wise
     false-alarm rate is at most 1%, so 2 or more alarms in 20 (probability 1.7%

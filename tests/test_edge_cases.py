@@ -23,6 +23,7 @@ from test_model import conservation_holds
 from sim import run
 from sim.engine.monitors import OccupancyMonitor
 from sim.output.run_folder import replications_csv, summary_json, write
+from sim.formatting import MISSING
 
 
 def stream(**overrides) -> dict:
@@ -263,7 +264,7 @@ def test_no_warm_up_measures_from_an_empty_centre(tmp_path):
 
 def test_one_replication_reports_null_intervals_and_says_so(tmp_path):
     """One replication: summary.json gives sd and the 95% interval as null (never
-    NaN) and mean = min = max; the CLI table shows '-' for every interval."""
+    NaN) and mean = min = max; the CLI table shows the missing mark for every interval."""
     path = tmp_path / "one.yaml"
     path.write_text(to_yaml(scenario_data(replications=1)), encoding="utf-8")
     result = invoke(["run", str(path), "--out", str(tmp_path / "out"), "-j", "1"], deadline=30)
@@ -278,7 +279,7 @@ def test_one_replication_reports_null_intervals_and_says_so(tmp_path):
             assert stat["sd"] is None and stat["ci95_low"] is None and stat["ci95_high"] is None, name
             assert stat["mean"] == stat["min"] == stat["max"], name
     table = result.stdout.split("\n\n")[1].splitlines()[1:]
-    assert table and all(line.split()[-1] == "-" for line in table), table
+    assert table and all(line.split()[-1] == MISSING for line in table), table
 
 
 # --- names that would escape the results folder ----------------------------------------------------

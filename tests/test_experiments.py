@@ -10,8 +10,8 @@ import pytest
 from conftest import make_scenario, scenario_data
 
 from sim import run
+from sim.analysis.queueing import erlang_b, smallest_beds
 from sim.analysis.stats import half_width
-from sim.analysis.theory import erlang_b, smallest_beds
 from sim.errors import ScenarioError
 from sim.output.run_folder import replications_csv
 from sim.studies.compare import compare

@@ -28,6 +28,8 @@ from sim import run
 from sim.output.run_folder import replications_csv, summary_json
 from sim.scenario import parse_scenario
 
+pytestmark = pytest.mark.slow  # hundreds of generated scenarios
+
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -24,6 +24,8 @@ from sim.execution.limits import EVENTS_PER_ARRIVAL, expected_arrivals, workload
 from sim.execution.runner import TEST_KILL_REPLICATION
 from sim.output.folders import atomic_folder
 
+pytestmark = pytest.mark.slow  # starts, kills and resumes capsim processes
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -39,6 +39,7 @@ def assert_same_bytes(a, b):
     assert replications_csv(a) == replications_csv(b)
 
 
+@pytest.mark.slow
 def test_local_dask_cluster_gives_the_same_bytes(scenario, serial):
     """A LocalCluster of two worker processes on loopback: byte-identical to serial."""
     assert_same_bytes(serial, run(scenario, jobs=2, scheduler="local"))
@@ -85,11 +86,13 @@ def dask_scheduler():
                 process.kill()
 
 
+@pytest.mark.slow
 def test_separate_dask_scheduler_gives_the_same_bytes(scenario, serial, dask_scheduler):
     """The real client-server path: a scheduler and a worker in their own processes."""
     assert_same_bytes(serial, run(scenario, scheduler=dask_scheduler))
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error(scenario):
     """An address where nothing listens: SchedulerUnavailable, not a hang or a traceback."""
     from sim.errors import SchedulerUnavailable

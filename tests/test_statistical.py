@@ -28,18 +28,12 @@ from conftest import make_scenario
 from scipy import stats
 
 from sim import Scenario, run
+from sim.analysis.queueing import erlang_a, erlang_b, erlang_c, mginf_occupancy_tail, mmc_mean_wait, stay_survival
 from sim.analysis.results import Results
 from sim.analysis.stats import confidence_interval
-from sim.analysis.theory import (
-    analytic_check,
-    erlang_a,
-    erlang_b,
-    erlang_c,
-    mginf_occupancy_tail,
-    mmc_mean_wait,
-    stay_survival,
-    stream_expected_stay,
-)
+from sim.analysis.theory import analytic_check, stream_expected_stay
+
+pytestmark = pytest.mark.slow  # long runs against queueing theory
 
 LEVEL = 0.99
 JOBS = 2

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from sim.analysis.theory import (
+from sim.analysis.queueing import (
     erlang_a,
     erlang_b,
     erlang_c,

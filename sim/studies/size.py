@@ -15,7 +15,6 @@ import numpy as np
 
 from sim.analysis.results import Results
 from sim.analysis.stats import confidence_interval
-from sim.analysis.theory import analytic_check, smallest_beds
 from sim.execution.lanes import executor_for
 from sim.execution.runner import run_many
 from sim.metrics import NAMES as METRIC_NAMES
@@ -114,6 +113,10 @@ def size(scenario: Scenario, targets: Sequence[Target], *, min_beds: int = 1, ma
 
 
 def _search_beds(scenario, targets, min_beds, max_beds, replications, seed, workers) -> Sizing:
+    # imported here: SciPy takes a second to import, and `import sim` should not pay it (worker processes)
+    from sim.analysis.queueing import smallest_beds
+    from sim.analysis.theory import analytic_check
+
     trials: dict[int, SizeTrial] = {}
 
     def good(beds: int) -> bool:
