@@ -1,5 +1,5 @@
 """`python -m sim` is the same as `capsim`."""
 
-from .cli import main
+from sim.cli import main
 
 main()

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import make_scenario, scenario_data, to_yaml
 
+from sim.execution.fault_injection import TEST_KILL_REPLICATION
 from sim.execution.limits import EVENTS_PER_ARRIVAL, expected_arrivals, workload
-from sim.execution.runner import TEST_KILL_REPLICATION
 from sim.output.folders import atomic_folder
 
 pytestmark = pytest.mark.slow  # starts, kills and resumes capsim processes

@@ -19,11 +19,11 @@ from sim.cli.options import (
     friendly,
     main,
     max_events_option,
+    read_scenario,
     report_option,
     report_possible,
     report_written,
     resume_option,
-    read_scenario,
     say_resumed,
 )
 from sim.errors import ScenarioError

@@ -118,3 +118,9 @@ scheduler_option = click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metava
                                  help="A Dask scheduler address, or 'local'.")
 
 
+def study_options(command):
+    """The options compare, sweep and size share: where to run, inputs, report, limit."""
+    for option in (max_events_option, report_option, fix_inputs_option, scheduler_option, jobs_option):
+        command = option(command)
+    return command
+

@@ -13,19 +13,15 @@ from ruamel.yaml import YAML
 
 from sim.cli import tables
 from sim.cli.options import (
-    fix_inputs_option,
     friendly,
-    jobs_option,
     main,
-    max_events_option,
+    read_scenario,
     report_into,
-    report_option,
     report_possible,
     report_written,
     resume_option,
-    read_scenario,
     say_resumed,
-    scheduler_option,
+    study_options,
     where,
 )
 from sim.output import workflows
@@ -37,11 +33,7 @@ from sim.output import workflows
 @click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the base scenario's replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the base scenario's seed (used by all).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/compare-BASE].")
-@jobs_option
-@scheduler_option
-@fix_inputs_option
-@report_option
-@max_events_option
+@study_options
 @friendly
 def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, fix_inputs, with_report,
             max_events):
@@ -73,12 +65,8 @@ def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, 
 @click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the scenario's replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/sweep-NAME].")
-@jobs_option
-@scheduler_option
-@fix_inputs_option
-@report_option
+@study_options
 @resume_option
-@max_events_option
 @friendly
 def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_dir, jobs, scheduler, fix_inputs,
           with_report, resume, max_events):
@@ -123,11 +111,7 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
 @click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the scenario's replications.")
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/size-NAME].")
-@jobs_option
-@scheduler_option
-@fix_inputs_option
-@report_option
-@max_events_option
+@study_options
 @friendly
 def size_command(scenario_file, targets, min_beds, max_beds, replications, seed, out_dir, jobs, scheduler,
                  fix_inputs, with_report, max_events):

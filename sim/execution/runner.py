@@ -1,19 +1,19 @@
-"""Replications on an executor: in-process, local worker processes, or a Dask cluster.
+"""Running a scenario's replications and gathering them: `run` and `run_many`.
 
 Replication r always runs with ``SeedSequence(seed).spawn(R)[r]`` and results
 are gathered in replication order, so the output does not depend on the
-executor, the number of workers or the order in which they finish. Work is sent
-in chunks, and a replication returns only its metrics and daily occupancy (no
-SimPy objects). With a precision target, replications are added until the
-confidence intervals are narrow enough (Hoad, Robinson and Davies 2010).
+executor (lanes.py), the number of workers or the order in which they finish.
+Work is sent in guided chunks, and a replication returns only its metrics and
+daily occupancy (no SimPy objects). With a precision target, replications are
+added until the rule of analysis/precision.py says they are enough.
 
-Each local worker process runs one chunk at a time in a pool of its own
-(`ProcessLanes`), so a worker that dies (out of memory, killed) fails only the
-chunk it was running: those replications are retried once, one by one, on a
-fresh process, and a replication that kills its worker again stops the run
-(`WorkerFailure`) with the command that reproduces it. Finished replications
-can be kept in a checkpoint (see checkpoint.py) and skipped when a run resumes.
+A chunk whose worker process died (out of memory, killed) is retried once,
+replication by replication, on a fresh process, and a replication that kills
+its worker again stops the run (`WorkerFailure`) with the command that
+reproduces it. Finished replications can be kept in a checkpoint
+(checkpoint.py) and are skipped when a run resumes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,6 +30,7 @@ from sim.analysis.results import Results
 from sim.engine.model import RepResult, simulate
 from sim.engine.seeds import replication_seed
 from sim.errors import WorkerFailure
+from sim.execution.fault_injection import TEST_KILL_REPLICATION, die_if_asked
 from sim.execution.invariants import check_invariants
 from sim.execution.lanes import executor_for
 from sim.scenario import Scenario
@@ -42,11 +43,6 @@ log = logging.getLogger("capsim")
 """Worker deaths and retries are reported here (on standard error unless logging is configured)."""
 
 
-TEST_KILL_REPLICATION = "CAPSIM_TEST_KILL_REPLICATION"
-"""Test hook: ``R`` makes a worker process die (os._exit) whenever it starts
-replication R; ``R:MARKER`` only the first time (it creates the file MARKER).
-Worker processes only: never the process that runs the command. Read in this
-process when the replications are sent out, and sent with them."""
 
 
 def run(
@@ -256,22 +252,11 @@ def _run_chunk(scenario: Scenario, seed: int, indices: list[int], kill: str | No
     results = []
     for r in indices:
         if kill:
-            _test_kill(kill, r)
+            die_if_asked(kill, r)
         results.append(simulate(scenario, replication_seed(seed, r)))
     return results
 
 
-def _test_kill(setting: str, replication: int) -> None:
-    """The TEST_KILL_REPLICATION hook: die at once as a killed worker would."""
-    target, _, marker = setting.partition(":")
-    if int(target) != replication:
-        return
-    if marker:
-        try:
-            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return  # died once already
-    os._exit(1)
 
 
 def _until_precise(executor, workers, scenario, seed, precision, max_replications, on_progress, checkpoint=None):
