@@ -4,7 +4,7 @@ Robinson and Davies (2010) on the headline metrics' 95% half-widths.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +39,7 @@ def half_width_ok(values: Sequence[float], metric: str, precision: float) -> boo
     return half_width(defined) <= max(precision * abs(float(np.mean(defined))), ABSOLUTE_FLOORS.get(metric, 0.0))
 
 
-def replications_needed(series: dict[str, Sequence[float]], precision: float, k_limit: int = 5,
+def replications_needed(series: Mapping[str, Sequence[float]], precision: float, k_limit: int = 5,
                         minimum: int = 3) -> int | None:
     """The replication algorithm of Hoad, Robinson and Davies (2010), with look-ahead.
 

@@ -235,7 +235,7 @@ def stay_survival(groups: Sequence[Group], court_probability: float,
 
     def survival(t):
         stay = sum(share * (1 - p + p * return_sf(t)) for share, p, return_sf in groups)
-        if court_probability > 0:
+        if court_sf is not None and court_probability > 0:
             stay = stay * (1 - court_probability + court_probability * court_sf(t))
         return stay
 

@@ -10,6 +10,9 @@ import numpy as np
 
 from sim.engine.monitors import StayHistogram
 
+Values = Sequence[float] | np.ndarray
+"""Values over replications: a list or a numpy array."""
+
 
 def pooled_stay_quantiles(bins: list[np.ndarray], quantiles: Sequence[float]) -> list[float]:
     """Quantiles (days) of all stays pooled over replications, from their
@@ -22,7 +25,7 @@ def pooled_stay_quantiles(bins: list[np.ndarray], quantiles: Sequence[float]) ->
     return [pooled.quantile(q) for q in quantiles]
 
 
-def summarise(values: Sequence[float]) -> dict[str, float | None]:
+def summarise(values: Values) -> dict[str, float | None]:
     """Mean, sd, 95% Student-t interval, min and max over replications.
 
     Replications where a metric is undefined (NaN, e.g. a return rate with no
@@ -31,14 +34,14 @@ def summarise(values: Sequence[float]) -> dict[str, float | None]:
     data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if data.size == 0:
         return {"mean": None, "sd": None, "ci95_low": None, "ci95_high": None, "min": None, "max": None}
-    result = {"mean": float(data.mean()), "min": float(data.min()), "max": float(data.max())}
+    result: dict[str, float | None] = {"mean": float(data.mean()), "min": float(data.min()), "max": float(data.max())}
     if data.size < 2:
         return result | {"sd": None, "ci95_low": None, "ci95_high": None}
     low, high = confidence_interval(data, 0.95)
     return result | {"sd": float(data.std(ddof=1)), "ci95_low": low, "ci95_high": high}
 
 
-def half_width(values: Sequence[float], level: float = 0.95) -> float:
+def half_width(values: Values, level: float = 0.95) -> float:
     """Half-width of the Student-t interval of the mean at `level`, NaNs left out."""
     from scipy.special import stdtrit  # imported here: scipy is slow to import in every worker
 
@@ -48,7 +51,7 @@ def half_width(values: Sequence[float], level: float = 0.95) -> float:
     return float(stdtrit(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
 
 
-def confidence_interval(values: Sequence[float], level: float) -> tuple[float, float]:
+def confidence_interval(values: Values, level: float) -> tuple[float, float]:
     """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out; (NaN, NaN)
     with fewer than two defined values."""
     data = [v for v in values if not math.isnan(v)]

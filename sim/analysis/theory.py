@@ -27,7 +27,7 @@ class AnalyticCheck:
     """
 
     beds: int
-    stream_loads: dict[str, float]  # erlangs per stream, None where a rate changes over time
+    stream_loads: dict[str, float | None]  # erlangs per stream, None where a rate changes over time
     expected_stays: dict[str, float]
     reason: str | None  # why the scenario is outside the loss model, None when covered
 
@@ -38,15 +38,17 @@ class AnalyticCheck:
     @property
     def offered_load(self) -> float | None:
         loads = self.stream_loads.values()
-        return None if any(load is None for load in loads) else float(sum(loads))
+        return None if any(load is None for load in loads) else float(sum(load for load in loads if load is not None))
 
     @property
     def blocking_probability(self) -> float | None:
-        return erlang_b(self.beds, self.offered_load) if self.covered else None
+        load = self.offered_load
+        return erlang_b(self.beds, load) if self.covered and load is not None else None
 
     @property
     def occupancy_mean(self) -> float | None:
-        return self.offered_load * (1 - self.blocking_probability) if self.covered else None
+        load, blocking = self.offered_load, self.blocking_probability
+        return load * (1 - blocking) if load is not None and blocking is not None else None
 
     def as_json(self) -> dict:
         """The `analytic` object of summary.json."""

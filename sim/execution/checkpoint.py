@@ -142,6 +142,6 @@ def _difference(kept: dict, wanted: dict) -> str:
         there, here = kept.get(key), wanted.get(key)
         if there != here:
             if key == "options":
-                there, here = (", ".join(f"{k} {v}" for k, v in o.items()) or "none" for o in (there, here))
+                there, here = (", ".join(f"{k} {v}" for k, v in (o or {}).items()) or "none" for o in (there, here))
             said.append(f"{label} {there} there, {here} here")
     return "; ".join(said) or "a different plan"

@@ -100,7 +100,7 @@ def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: in
 def read_replications(folder: Path) -> dict[str, np.ndarray]:
     """replications.csv as {column: values over replications} (empty cells as NaN)."""
     reader = csv.DictReader(_read(folder, "replications.csv").splitlines())
-    columns: dict[str, list[float]] = {name: [] for name in reader.fieldnames if name != "replication"}
+    columns: dict[str, list[float]] = {name: [] for name in reader.fieldnames or () if name != "replication"}
     for row in reader:
         for name in columns:
             columns[name].append(float(row[name]) if row[name] != "" else math.nan)

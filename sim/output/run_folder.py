@@ -58,11 +58,11 @@ def occupancy_csv(results: Results) -> str:
     steps = scenario.capacity_steps()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    dated = scenario.start is not None
-    writer.writerow(["day"] + (["date"] if dated else []) + ["window", "capacity"] + list(quantiles))
+    start = scenario.start
+    writer.writerow(["day"] + (["date"] if start else []) + ["window", "capacity"] + list(quantiles))
     for day in range(daily.shape[1]):
         capacity = [beds for at, beds in steps if at <= day][-1]
-        row = [day] + ([(scenario.start + dt.timedelta(days=day)).isoformat()] if dated else [])
+        row: list[object] = [day] + ([(start + dt.timedelta(days=day)).isoformat()] if start else [])
         row += ["warmup" if day < scenario.warmup else "measured", capacity]
         row += [number(float(values[day])) for values in quantiles.values()]
         writer.writerow(row)

@@ -76,7 +76,7 @@ def compare(base: Scenario, alternatives: Sequence[Scenario], *, replications: i
             unshared = sorted(set(alt.stream_names) ^ set(base_results.stream_names))
             notes.append(f"{alt.scenario.name}: streams not in both scenarios are left out of the per-stream "
                          f"comparison: {', '.join(unshared)}")
-        columns = [(metric, None) for metric in base_results.metric_names]
+        columns: list[tuple[str, str | None]] = [(metric, None) for metric in base_results.metric_names]
         columns += [(metric, stream) for stream in shared for metric in base_results.metric_names]
         for metric, stream in columns:
             if metric not in alt.metric_names:

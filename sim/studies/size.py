@@ -130,7 +130,7 @@ def _search_beds(scenario, targets, min_beds, max_beds, replications, seed, work
     start = None
     blocking_targets = [t.bound for t in targets
                         if t.metric in ("blocking_probability", "probability_full") and t.comparison == "<="]
-    if analytic.covered and blocking_targets:
+    if analytic.covered and analytic.offered_load is not None and blocking_targets:
         start = max(min_beds, smallest_beds(analytic.offered_load, min(blocking_targets)))
     if max_beds is None:
         load = analytic.offered_load or scenario.capacity.beds
