@@ -16,7 +16,7 @@ from html_check import external_references, outline
 import sim
 import sim.report as report
 from sim import errors, formatting
-from sim.report import figures
+from sim.report import drawing
 
 ROOT = Path(__file__).resolve().parents[1]
 STRESS_ITEMS = ["1.2", "3.3", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4"]
@@ -171,7 +171,7 @@ def test_report_without_matplotlib(results_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     with pytest.raises(errors.ReportUnavailable, match=r"pip install 'capsim\[report\]'") as error:
         report.write_report(results_dir)
-    assert isinstance(error.value, RuntimeError)
+    assert isinstance(error.value, errors.CapsimError) and error.value.exit_code == 2
     assert str(error.value) == "the report needs the report extra: pip install 'capsim[report]'"
 
 
@@ -242,6 +242,7 @@ def test_external_references_are_found():
 
 # --- compare, sweep and size ------------------------------------------------------------------
 
+HEADLINE_BUT_COST = 13  # a sweep draws every metric of sim.metrics.HEADLINE but cost (no cost per bed-day)
 SMALL = {"horizon": 150, "warmup": 20, "replications": 3, "seed": 7}  # c = 20, load 20 erlangs: ~16% turned away
 
 
@@ -296,9 +297,10 @@ def test_compare_report(compared):
     drawn = {label.split(":")[0] for label in _svgs(text)}
     assert drawn == {"occupancy_mean", "occupancy_p95", "probability_full", "blocking_probability", "admitted",
                      "turned_away", "returned", "los_mean_days", "bed_days"}
-    # no court release, no deadline within reach, everyone returned: zero differences, said in words
-    assert re.search(r"Not drawn: <code>released_court</code>, <code>released_deadline</code>, "
-                     r"<code>return_rate</code>", text)
+    # the same arrivals (common random numbers), no court release, no deadline within reach, everyone
+    # returned: zero differences, said in words
+    assert re.search(r"Not drawn: <code>detention_requests</code>, <code>released_court</code>, "
+                     r"<code>released_deadline</code>, <code>return_rate</code>", text)
     rows = {r["metric"]: r for r in csv_rows(compared / "compare.csv")}
     for metric in ("occupancy_mean", "blocking_probability"):
         assert rows[metric]["significant"] == "true"
@@ -306,7 +308,7 @@ def test_compare_report(compared):
         assert row.endswith('<span class="sig">yes</span></td></tr>')
         assert f"<strong>{formatting.for_people(float(rows[metric]['difference']))}</strong>" in row
         figure = _svgs(text)[f"{metric}: alternative − base (95% intervals)"]
-        assert figures.VERMILLION.lower() in figure.lower()  # highlighted
+        assert drawing.VERMILLION.lower() in figure.lower()  # highlighted
     assert float(rows["occupancy_mean"]["ci95_low"]) > 0 > float(rows["blocking_probability"]["ci95_high"])
     for heading in ["Scenarios compared", "Differences", "Forest plots", "Method and reproducibility"]:
         assert f"<h2>{heading}</h2>" in text
@@ -337,7 +339,7 @@ def test_sweep_report_two_parameters_is_a_heat_map(tmp_path):
     out = tmp_path / "grid"
     _capsim("sweep", _scenario_file(tmp_path, "grid", 20), "--set", "capacity.beds=15,25",
             "--set", "streams.s.arrivals.rate=1.5,2.5", "--out", out, "--report")
-    text = _checked(out, figures=12)  # every headline metric but cost (no cost per bed-day)
+    text = _checked(out, figures=HEADLINE_BUT_COST)
     drawn = _svgs(text)
     heat = drawn["occupancy_mean over capacity.beds and streams.s.arrivals.rate"]
     rows = csv_rows(out / "sweep.csv")
@@ -354,13 +356,13 @@ def test_sweep_report_one_parameter_and_zipped(tmp_path):
     one = tmp_path / "one"
     _capsim("sweep", _scenario_file(tmp_path, "one", 20), "--set", "capacity.beds=15,20,25", "--out", one,
             "--report")
-    text = _checked(one, figures=12)
+    text = _checked(one, figures=HEADLINE_BUT_COST)
     assert "occupancy_mean against capacity.beds" in _svgs(text)
     assert '<div class="pair">' in text
     zipped = tmp_path / "zipped"
     _capsim("sweep", _scenario_file(tmp_path, "zipped", 20), "--set", "capacity.beds=15,25",
             "--set", "streams.s.arrivals.rate=1.5,2.5", "--zip", "--out", zipped, "--report")
-    text = _checked(zipped, figures=12)
+    text = _checked(zipped, figures=HEADLINE_BUT_COST)
     assert "blocking_probability against capacity.beds" in _svgs(text)
     assert "<code>streams.s.arrivals.rate</code> taken together with it" in text
 

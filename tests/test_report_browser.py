@@ -21,7 +21,7 @@ from html_check import external_references, outline
 import sim
 import sim.report as report
 from sim.cli import main
-from sim.report import pages
+from sim.report import run_page
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -66,7 +66,7 @@ def test_report_of_every_scenario(scenario_report):
     folder, text = scenario_report
     parsed = outline(text)
     assert parsed.errors == [] and parsed.stack == []
-    assert parsed.counts.get("svg") == len(pages.FIGURES) == parsed.counts.get("figure")
+    assert parsed.counts.get("svg") == len(run_page.FIGURES) == parsed.counts.get("figure")
     assert parsed.headings == expected_sections("run", folder)
     assert external_references(text) == []
     for item in STRESS_ITEMS:

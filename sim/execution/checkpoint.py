@@ -13,7 +13,6 @@ gives the same result, a resumed run writes the same bytes as an uninterrupted o
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 from sim.analysis.results import capsim_version
 from sim.engine.model import REPLICATION_FORMAT
 from sim.errors import CheckpointMismatch
+from sim.files import write_atomically
 from sim.scenario import Scenario
 
 FOLDER = ".checkpoint"
@@ -93,7 +93,7 @@ class Checkpoint:
             return cls(folder, plan, resumed=True)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        _write_atomically(plan_file, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())
+        write_atomically(plan_file, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())
         return cls(folder, plan, resumed=False)
 
     def finished(self, wanted: set[tuple[int, int]] | None = None) -> dict[tuple[int, int], object]:
@@ -114,7 +114,7 @@ class Checkpoint:
 
     def save(self, scenario_index: int, replication: int, rep) -> None:
         """Keep one finished replication (a whole file or none, whenever the process dies)."""
-        _write_atomically(self.folder / f"s{scenario_index}-r{replication}.pickle",
+        write_atomically(self.folder / f"s{scenario_index}-r{replication}.pickle",
                           pickle.dumps(rep, protocol=pickle.HIGHEST_PROTOCOL))
 
     def discard(self) -> None:
@@ -122,10 +122,6 @@ class Checkpoint:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
 
 
 def _difference(kept: dict, wanted: dict) -> str:

@@ -1,0 +1,165 @@
+"""The report of a results folder of `capsim run`: headline results, four figures, uncertain inputs, STRESS-DES.
+
+The headline table shows the registry's headline metrics with their labels,
+beside Erlang B where queueing theory covers the scenario (with the verdict of
+`sim.analysis.theory.agreement`, the rule the terminal warns by).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim import metrics
+from sim.analysis.theory import agreement
+from sim.formatting import MISSING, as_written, for_people, interval, stat_interval
+from sim.metrics import BY_NAME
+from sim.output.run_folder import FIXED_INPUTS
+from sim.report.drawing import require_matplotlib
+from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, page_lead
+from sim.report.reading import RunFolder, read_json
+from sim.report.run_figures import distribution_figure, occupancy_figure, outcomes_figure, stays_figure
+from sim.report.stress import stress_html
+
+
+def _code(name: str) -> str:
+    return f"<code>{esc(name)}</code>"
+
+
+def _verdict(folder: RunFolder, metric: str, exact: float) -> str:
+    """Erlang B's value and whether it lies inside the simulated 99% interval of the replications."""
+    check = agreement(exact, folder.column(metric))
+    if check.agrees is None:
+        verdict = "not checked (fewer than two replications)"
+    else:
+        verdict = "inside the simulated 99% interval" if check.agrees else (
+            '<span class="bad">outside the simulated 99% interval</span>')
+        verdict += f"<br>{interval(check.low, check.high)}"
+    return f"{for_people(exact)}<br><small>{verdict}</small>"
+
+
+def headline_html(folder: RunFolder) -> str:
+    """The headline metrics, system-wide (with Erlang B where it applies) and per stream."""
+    system = folder.summary.get("metrics") or {}
+    streams = folder.summary.get("streams") or {}
+    analytic = folder.summary.get("analytic") or {}
+    covered = bool(analytic) and analytic.get("reason") is None and analytic.get("offered_load") is not None
+    shown = [m for m in metrics.HEADLINE  # cost only with a cost per bed-day
+             if m in system and not (m == "cost" and (system[m] or {}).get("mean") is None)]
+    header = ["metric", "in words", "mean", "95% interval"] + (["analytic (Erlang B)"] if covered else [])
+    rows = []
+    for metric in shown:
+        stat = system[metric]
+        row = [_code(metric), esc(BY_NAME[metric].label), for_people(stat.get("mean")), stat_interval(stat)]
+        if covered:
+            exact = analytic.get(metric)
+            row.append(_verdict(folder, metric, exact) if exact is not None else "")
+        rows.append(row)
+    parts = [html_table(header, rows, numeric=(2, 3, 4) if covered else (2, 3))]
+    if covered:
+        parts.append(f'<p class="note">Analytic check: the scenario is an M/G/c/c loss system; Erlang B on the '
+                     f'offered load a = {for_people(analytic["offered_load"])} erlangs gives the share turned '
+                     f'away, and a (1 − B) the mean occupancy, whatever the shape of the stay distribution. It '
+                     f'should lie inside the 99% Student-t interval of the replications.</p>')
+    elif analytic.get("reason"):
+        parts.append(f'<p class="note">Analytic check: not applicable ({esc(analytic["reason"])}).</p>')
+    names = folder.streams
+    if names:
+        parts.append("<h3>Per stream</h3>")
+        rows = [[_code(metric)] + [mean_cell(stat) if (stat := (streams.get(name) or {}).get(metric)) else MISSING
+                                   for name in names] for metric in shown]
+        parts.append(html_table(["metric"] + [esc(n) for n in names], rows, numeric=range(1, len(names) + 1)))
+        parts.append(f'<p class="note">Mean over replications and its 95% interval (in brackets). '
+                     f'<code>probability_full</code>: {esc(BY_NAME["probability_full"].meaning)}.</p>')
+    return "\n".join(parts)
+
+
+def uncertain_inputs_html(folder: RunFolder) -> str:
+    """The values drawn for each uncertain input, and the headline intervals with
+    the inputs drawn beside those with the inputs at their means (simulation
+    noise alone), when the folder holds that companion run."""
+    inputs = folder.summary["inputs"]
+    rows = [[_code(path), for_people(stat.get("mean")), f"{for_people(stat.get('min'))} – "
+             f"{for_people(stat.get('max'))}"] for path, stat in sorted(inputs.items())]
+    parts = [html_table(["input", "mean of the values drawn", "range over replications"], rows, numeric=(1, 2))]
+    fixed = read_json(folder.path / FIXED_INPUTS / "summary.json")
+    if not fixed:
+        parts.append('<p class="note">Each replication drew its own value of these inputs, so the intervals above '
+                     "include what the data do not know. <code>capsim run --report</code> also runs the scenario "
+                     "with the inputs at their means, and shows both intervals here.</p>")
+        return "\n".join(parts)
+    # system-wide headline metrics, then the stream headline of each stream an uncertain input belongs to
+    streams = sorted({path.split(".")[1] for path in inputs if path.startswith("streams.")})
+    places = [(None, metric) for metric in metrics.HEADLINE]
+    places += [(stream, metric) for stream in streams for metric in metrics.STREAM_HEADLINE]
+    rows = []
+    for stream, metric in places:
+        drawn_side = folder.summary.get("metrics") if stream is None else folder.summary["streams"].get(stream)
+        noise_side = fixed.get("metrics") if stream is None else (fixed.get("streams") or {}).get(stream)
+        drawn, noise = (drawn_side or {}).get(metric), (noise_side or {}).get(metric)
+        if drawn and noise and drawn.get("mean") is not None:
+            name = metric if stream is None else f"{stream}.{metric}"
+            rows.append([_code(name), esc(metrics.label(name)), for_people(drawn.get("mean")), stat_interval(drawn),
+                         for_people(noise.get("mean")), stat_interval(noise)])
+    parts.append(html_table(["metric", "in words", "mean", "95% interval, inputs drawn",
+                             "mean, inputs at their means", "95% interval (simulation noise only)"],
+                            rows, numeric=(2, 3, 4, 5)))
+    parts.append('<p class="note">Both runs use the same seeds (common random numbers). The wider the first '
+                 "interval is than the second, the more of the uncertainty comes from the inputs rather than "
+                 f"from the simulation; the companion run is in <code>{FIXED_INPUTS}/</code>.</p>")
+    return "\n".join(parts)
+
+
+FIGURES = {  # name: (drawer, the file it needs, caption)
+    "occupancy": (occupancy_figure, "occupancy",
+                  "Beds in use over time: the mean over replications, the band holding 90% of them (5th to 95th "
+                  "percentile) and the capacity in force; the warm-up, shaded, is not measured."),
+    "distribution": (distribution_figure, "distribution",
+                     "Share of the measured time spent at each occupancy level (averaged over replications), with "
+                     "the capacity and the share of time the centres are full."),
+    "outcomes": (outcomes_figure, None,
+                 "What became of the people of each stream during the measured window (mean per replication): "
+                 "ended stays by their end, those still detained at the end, those turned away for lack of a bed "
+                 "and those screened out before detention."),
+    "stays": (stays_figure, "stays",
+              "Share of stays no longer than a given length, per stream, with its maximum detention."),
+}
+
+
+def _figures_of_run(folder: RunFolder, png_dir: Path | None) -> dict[str, str]:
+    figures = {}
+    for name, (draw, needs, caption) in FIGURES.items():
+        data = getattr(folder, needs) if needs else folder.summary.get("streams")
+        if not data:
+            figures[name] = f'<p class="note">No data for this figure ({esc(needs or "streams")} missing).</p>'
+            continue
+        svg = draw(folder, png=png_dir / f"{name}.png" if png_dir is not None else None)
+        figures[name] = figure_html(svg, esc(caption))
+    return figures
+
+
+def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
+    """The report of a results folder of `capsim run` as HTML text (PNG copies of the figures into `png_dir`)."""
+    require_matplotlib()
+    folder = RunFolder(Path(results_dir))
+    figures = _figures_of_run(folder, png_dir)
+    summary = folder.summary
+    meta = [f"seed {esc(summary.get('seed'))}", f"{esc(summary.get('replications'))} replications",
+            f"warm-up {as_written(summary.get('warmup_days'))} days",
+            f"measured {as_written(summary.get('horizon_days'))} days"]
+    if folder.start is not None:
+        meta.append(f"day 0 = {folder.start.isoformat()}")
+    if summary.get("capsim_version"):
+        meta.append(f"capsim {esc(summary['capsim_version'])}")
+    if summary.get("scenario_sha256"):
+        meta.append(f"scenario sha256 {esc(str(summary['scenario_sha256'])[:12])}")
+    sections = [
+        ("Headline results", headline_html(folder)),
+        ("Occupancy over time", figures["occupancy"]),
+        ("Occupancy distribution", figures["distribution"]),
+        ("Outcomes per stream", figures["outcomes"]),
+        ("Length of stay", figures["stays"]),
+        *([("Uncertain inputs", uncertain_inputs_html(folder))] if summary.get("inputs") else []),
+        ("STRESS-DES reporting checklist", stress_html(folder)),
+    ]
+    return html_page(f"capsim report: {folder.name}", sections,
+                     lead=page_lead(esc(folder.scenario.get("description", "")), meta))
