@@ -23,6 +23,8 @@ import sim.report as report
 from sim.cli import main
 from sim.report import run_page
 
+pytestmark = pytest.mark.slow  # renders every report in a headless browser
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 STRESS_ITEMS = ["1.2", "3.3", "4.1", "4.2", "4.3", "5.1", "5.2", "5.3", "5.4"]
