@@ -1,5 +1,5 @@
 """The scenario library reproduces the public figures it was built from
-(../shared/DOMAIN.md), and every scenario validates, runs and has theory or
+(docs/sources.md), and every scenario validates, runs and has theory or
 the reason it has none.
 
 Oracles: published ranges (occupancy 75-95% of 751; 4,285-8,555 people

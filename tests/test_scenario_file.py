@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario, parse_scenario, scenario_yaml
+from sim.scenario import Scenario, json_schema, load_scenario, parse_scenario, scenario_yaml
 from sim.scenario.distributions import FAMILIES, Distribution
 from sim.scenario.durations import Days, to_days
 
@@ -219,6 +219,30 @@ def test_hash_ignores_seed_and_replications():
 def test_committed_scenarios_are_valid(path):
     """Contract: every scenario committed under scenarios/ validates."""
     assert isinstance(load_scenario(path), Scenario)
+
+
+def _properties(node, where: str):
+    """(path, schema) of every property declared anywhere below `node`."""
+    if isinstance(node, dict):
+        for name, prop in node.get("properties", {}).items():
+            yield f"{where}.{name}", prop
+        for key, child in node.items():
+            yield from _properties(child, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _properties(child, f"{where}[{i}]")
+
+
+def test_every_schema_property_is_described():
+    """Contract: every property of the JSON Schema (the top level and every model
+    in $defs) has a non-empty description, which an editor shows on hover."""
+    schema = json_schema()
+    properties = list(_properties(schema, "#"))
+    assert len(properties) >= 68
+    assert any(path.startswith("#.$defs.") for path, _ in properties)
+    undescribed = [path for path, prop in properties
+                   if not (isinstance(prop.get("description"), str) and prop["description"].strip())]
+    assert undescribed == []
 
 
 # --- distributions -----------------------------------------------------------------

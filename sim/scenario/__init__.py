@@ -3,18 +3,18 @@
 `load_scenario` reads a file (with `extends:`), `parse_scenario` text; both
 give a `Scenario` or raise `ScenarioError` with the file, line and key of every
 problem. Nothing above this layer reads a scenario file.
+
+Modules, each importing only those listed before it: `durations` (units),
+`distributions` (time distributions), `uncertain` (uncertain rates and
+probabilities), `paths` (dotted key paths), `schema` (the models and their
+JSON Schema), `places` (where each key was written), `messages` (errors in
+the planner's words), `checks` (rules that span several keys), `loading`
+(YAML, `extends:`).
 """
 
-from sim.scenario.schema import (
-                                 Scenario,
-                                 Stream,
-                                 json_schema,
-                                 load_scenario,
-                                 parse_scenario,
-                                 scenario_from_data,
-                                 scenario_yaml,
-                                 set_path,
-)
+from sim.scenario.loading import load_scenario, parse_scenario, scenario_from_data, scenario_yaml
+from sim.scenario.paths import set_path
+from sim.scenario.schema import Scenario, Stream, json_schema
 
 __all__ = ["Scenario", "Stream", "json_schema", "load_scenario", "parse_scenario", "scenario_from_data",
            "scenario_yaml", "set_path"]

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.durations import NonNegativeDays, PositiveDays
 
 
 class _Spec(BaseModel):
+    """A distribution of times (days): a sampler for the model, a survival function for the checks."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -37,6 +39,10 @@ class _Spec(BaseModel):
 
         return self._scipy(stats)
 
+    def _scipy(self, stats):
+        """The frozen scipy.stats distribution, from the module `stats` (Fixed and Empirical need none)."""
+        raise NotImplementedError
+
     def mean_days(self) -> float:
         """The mean of the distribution, in days."""
         return float(self._frozen.mean())
@@ -47,8 +53,15 @@ class _Spec(BaseModel):
 
 
 class Exponential(_Spec):
-    dist: Literal["exponential"]
-    mean: PositiveDays
+    """Memoryless times: the chance to end in the next day never changes.
+
+    Examples
+    --------
+    ``{dist: exponential, mean: 30 days}``
+    """
+
+    dist: Literal["exponential"] = Field(description="the family: exponential")
+    mean: PositiveDays = Field(description="the mean time (a duration)")
 
     def sample(self, rng, n):
         return rng.exponential(self.mean, n)
@@ -58,9 +71,17 @@ class Exponential(_Spec):
 
 
 class Gamma(_Spec):
-    dist: Literal["gamma"]
-    mean: PositiveDays
-    sd: PositiveDays
+    """Times given by their mean and spread; the chance to end rises with time
+    when the spread is below the mean.
+
+    Examples
+    --------
+    ``{dist: gamma, mean: 2 weeks, sd: 3 days}``
+    """
+
+    dist: Literal["gamma"] = Field(description="the family: gamma")
+    mean: PositiveDays = Field(description="the mean time (a duration)")
+    sd: PositiveDays = Field(description="the standard deviation of the time (a duration)")
 
     def sample(self, rng, n):
         return rng.gamma((self.mean / self.sd) ** 2, self.sd**2 / self.mean, n)
@@ -70,9 +91,20 @@ class Gamma(_Spec):
 
 
 class LogNormal(_Spec):
-    dist: Literal["lognormal"]
-    mean: PositiveDays
-    sd: PositiveDays
+    """Times given by their mean and spread, most of them short and a few very
+    long (waiting for travel documents, say).
+
+    `mean` and `sd` are those of the times themselves, not of their logarithm.
+
+    Examples
+    --------
+    ``{dist: lognormal, mean: 90 days, sd: 60 days}``
+    """
+
+    dist: Literal["lognormal"] = Field(description="the family: lognormal")
+    mean: PositiveDays = Field(description="the mean time, not that of its logarithm (a duration)")
+    sd: PositiveDays = Field(description="the standard deviation of the time, not that of its logarithm "
+                                         "(a duration)")
 
     @property
     def _mu_sigma(self) -> tuple[float, float]:
@@ -89,9 +121,17 @@ class LogNormal(_Spec):
 
 
 class Weibull(_Spec):
-    dist: Literal["weibull"]
-    shape: float = Field(gt=0)
-    scale: PositiveDays
+    """Times whose chance to end rises (shape above 1) or falls (below 1) with time.
+
+    Examples
+    --------
+    ``{dist: weibull, shape: 1.5, scale: 40 days}``
+    """
+
+    dist: Literal["weibull"] = Field(description="the family: weibull")
+    shape: float = Field(gt=0, description="1 is exponential; above 1 the chance to end rises with time, "
+                                           "below 1 it falls")
+    scale: PositiveDays = Field(description="the time by which about 63% have ended (a duration)")
 
     def sample(self, rng, n):
         return self.scale * rng.weibull(self.shape, n)
@@ -101,9 +141,16 @@ class Weibull(_Spec):
 
 
 class Uniform(_Spec):
-    dist: Literal["uniform"]
-    low: NonNegativeDays
-    high: PositiveDays
+    """Times anywhere between two bounds, all equally likely.
+
+    Examples
+    --------
+    ``{dist: uniform, low: 7 days, high: 120 days}``
+    """
+
+    dist: Literal["uniform"] = Field(description="the family: uniform")
+    low: NonNegativeDays = Field(description="the shortest time (a duration)")
+    high: PositiveDays = Field(description="the longest time, above low (a duration)")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -122,10 +169,17 @@ class Uniform(_Spec):
 
 
 class Triangular(_Spec):
-    dist: Literal["triangular"]
-    low: NonNegativeDays
-    mode: NonNegativeDays
-    high: PositiveDays
+    """Times between two bounds with a most likely value: an expert's guess.
+
+    Examples
+    --------
+    ``{dist: triangular, low: 1 day, mode: 1 week, high: 1 month}``
+    """
+
+    dist: Literal["triangular"] = Field(description="the family: triangular")
+    low: NonNegativeDays = Field(description="the shortest time (a duration)")
+    mode: NonNegativeDays = Field(description="the most likely time, between low and high (a duration)")
+    high: PositiveDays = Field(description="the longest time (a duration)")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -148,8 +202,15 @@ class Triangular(_Spec):
 
 
 class Fixed(_Spec):
-    dist: Literal["fixed"]
-    value: NonNegativeDays
+    """The same time for everyone.
+
+    Examples
+    --------
+    ``{dist: fixed, value: 2 days}``
+    """
+
+    dist: Literal["fixed"] = Field(description="the family: fixed")
+    value: NonNegativeDays = Field(description="the time every person takes (a duration)")
 
     def sample(self, rng, n):
         return np.full(n, self.value)
@@ -165,8 +226,16 @@ class Fixed(_Spec):
 
 
 class Empirical(_Spec):
-    dist: Literal["empirical"]
-    values: list[NonNegativeDays] = Field(min_length=1)
+    """Observed times, resampled: each draw is one of them, all equally likely.
+
+    Examples
+    --------
+    ``{dist: empirical, values: [12 days, 3 weeks, 40]}``
+    """
+
+    dist: Literal["empirical"] = Field(description="the family: empirical")
+    values: list[NonNegativeDays] = Field(min_length=1, description="the observed times (durations), "
+                                                                    "each drawn with equal chance")
 
     def sample(self, rng, n):
         return rng.choice(np.asarray(self.values, dtype=float), n)
@@ -184,144 +253,9 @@ class Empirical(_Spec):
 
 
 Distribution = Annotated[
-    Union[Exponential, Gamma, LogNormal, Weibull, Uniform, Triangular, Fixed, Empirical],
+    Exponential | Gamma | LogNormal | Weibull | Uniform | Triangular | Fixed | Empirical,
     Field(discriminator="dist"),
 ]
 """Any distribution spec; the `dist` key chooses the family."""
 
 FAMILIES = ("exponential", "gamma", "lognormal", "weibull", "uniform", "triangular", "fixed", "empirical")
-
-
-# --- uncertain inputs: a number the data do not pin down, drawn once per replication -----
-
-class _Uncertain(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
-
-    def draw(self, rng: np.random.Generator) -> float:
-        """One value of the quantity (for one replication)."""
-        raise NotImplementedError
-
-    def mean(self) -> float:
-        raise NotImplementedError
-
-    def support(self) -> tuple[float, float]:
-        """The smallest and largest value it can take."""
-        raise NotImplementedError
-
-
-class _Counts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    successes: int = Field(ge=0)
-    trials: int = Field(ge=1)
-
-    @model_validator(mode="after")
-    def _at_most_trials(self):
-        if self.successes > self.trials:
-            raise ValueError(f"successes ({self.successes}) exceed trials ({self.trials})")
-        return self
-
-
-class BetaFrom(_Uncertain):
-    form: ClassVar[str] = "beta_from"
-    """A probability observed as successes out of trials: the posterior
-    Beta(1 + successes, 1 + trials - successes) under a uniform prior."""
-
-    beta_from: _Counts
-
-    def draw(self, rng):
-        return float(rng.beta(1 + self.beta_from.successes, 1 + self.beta_from.trials - self.beta_from.successes))
-
-    def mean(self):
-        return (1 + self.beta_from.successes) / (2 + self.beta_from.trials)
-
-    def support(self):
-        return 0.0, 1.0
-
-
-class _Exposure(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    events: int = Field(ge=0)
-    days: PositiveDays
-
-
-class GammaFrom(_Uncertain):
-    form: ClassVar[str] = "gamma_from"
-    """A Poisson rate observed as events over days: the posterior
-    Gamma(1 + events, rate = days) under a flat prior."""
-
-    gamma_from: _Exposure
-
-    def draw(self, rng):
-        return float(rng.gamma(1 + self.gamma_from.events, 1 / self.gamma_from.days))
-
-    def mean(self):
-        return (1 + self.gamma_from.events) / self.gamma_from.days
-
-    def support(self):
-        return 0.0, math.inf
-
-
-class UniformRange(_Uncertain):
-    form: ClassVar[str] = "uniform"
-    """An expert's range: every value between low and high equally likely."""
-
-    uniform: tuple[float, float]
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if not self.uniform[0] < self.uniform[1]:
-            raise ValueError(f"need low < high (got {list(self.uniform)})")
-        return self
-
-    def draw(self, rng):
-        return float(rng.uniform(*self.uniform))
-
-    def mean(self):
-        return sum(self.uniform) / 2
-
-    def support(self):
-        return self.uniform
-
-
-class TriangularRange(_Uncertain):
-    form: ClassVar[str] = "triangular"
-    """An expert's range with a most likely value: [low, mode, high]."""
-
-    triangular: tuple[float, float, float]
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        low, mode, high = self.triangular
-        if not (low <= mode <= high and low < high):
-            raise ValueError(f"need low <= mode <= high and low < high (got {list(self.triangular)})")
-        return self
-
-    def draw(self, rng):
-        return float(rng.triangular(*self.triangular))
-
-    def mean(self):
-        return sum(self.triangular) / 3
-
-    def support(self):
-        return self.triangular[0], self.triangular[2]
-
-
-UNCERTAIN_FORMS = {"beta_from": BetaFrom, "gamma_from": GammaFrom, "uniform": UniformRange,
-                   "triangular": TriangularRange}
-
-
-def _uncertain_form(value) -> str | None:
-    if isinstance(value, dict) and len(value) == 1:
-        return next(iter(value))
-    return getattr(value, "form", None)
-
-
-Uncertain = Annotated[
-    Union[tuple(Annotated[model, Tag(form)] for form, model in UNCERTAIN_FORMS.items())],
-    Discriminator(_uncertain_form,
-                  custom_error_type="uncertain_form",
-                  custom_error_message="an uncertain quantity is one of {beta_from: {successes, trials}}, "
-                                       "{gamma_from: {events, days}}, {uniform: [low, high]}, "
-                                       "{triangular: [low, mode, high]}"),
-]
-"""A quantity drawn once per replication; a scenario number may be one instead."""

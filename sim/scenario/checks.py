@@ -1,0 +1,132 @@
+"""Cross-checks: the rules of a scenario that span several keys.
+
+Shares aside (a stream's own model checks them), no single key can say that
+times are in order, that a date needs `start`, that names are unique or that
+reserved beds fit in the capacity. These rules read the data as written, so
+they run even when some values are invalid (the schema reports those).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sim.scenario.durations import to_days
+
+
+def _as_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _items(value) -> list:
+    return list(value) if isinstance(value, list) else []
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _booleans(node, loc: tuple):
+    """No key of a scenario takes true or false, and pydantic would read them as 1 and 0."""
+    if isinstance(node, bool):
+        yield loc, f"expected a number or text, not {str(node).lower()}"
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _booleans(value, loc + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _booleans(value, loc + (i,))
+
+
+def cross_check(data: dict) -> list[tuple[tuple, str]]:
+    """Rules that span several keys, read from the data as written (values the
+    schema rejects are skipped here: the schema reports them); each problem
+    as (location, message)."""
+    problems: list[tuple[tuple, str]] = list(_booleans(data, ()))
+    start = _as_date(data.get("start"))
+
+    def day_of(loc: tuple, value) -> float | None:
+        date = _as_date(value)
+        if date is not None:
+            if start is None:
+                problems.append((loc, f"a date ({date}) needs `start` to be set"))
+                return None
+            day = float((date - start).days)
+        else:
+            try:
+                days = to_days(value)
+            except ValueError:
+                return None
+            if not isinstance(days, float):
+                return None
+            day = days
+        if day < 0:
+            problems.append((loc, f"must not be before day 0 (got {day:g} days)"))
+        return day
+
+    capacity = _mapping(data.get("capacity"))
+    changes = [_mapping(change) for change in _items(capacity.get("changes"))]
+    previous = None
+    for i, change in enumerate(changes):
+        day = day_of(("capacity", "changes", i, "at"), change.get("at"))
+        if day is not None and previous is not None and day <= previous:
+            problems.append((("capacity", "changes", i, "at"), "capacity changes must be in time order"))
+        previous = day if day is not None else previous
+    capacities = [c for c in [_count(capacity.get("beds"))] + [_count(c.get("beds")) for c in changes]
+                  if c is not None]
+
+    streams = [_mapping(stream) for stream in _items(data.get("streams"))]
+    reserved_total = sum(_count(stream.get("reserved_beds")) or 0 for stream in streams)
+    seen: set = set()
+    for s, stream in enumerate(streams):
+        loc = ("streams", s)
+        name = stream.get("name")
+        if isinstance(name, str) and name in seen:
+            problems.append((loc + ("name",), f"stream names must be unique ({name!r} is repeated)"))
+        if isinstance(name, str):
+            seen.add(name)
+        origin_names = [n for n in (_mapping(o).get("name") for o in _items(stream.get("origins")))
+                        if isinstance(n, str)]
+        if len(set(origin_names)) < len(origin_names):
+            problems.append((loc + ("origins",), "origin names must be unique within a stream"))
+        last = None
+        for p, piece in enumerate(_items(_mapping(stream.get("arrivals")).get("schedule"))):
+            where = loc + ("arrivals", "schedule", p, "from")
+            day = day_of(where, _mapping(piece).get("from"))
+            if day is None:
+                continue
+            if p == 0 and day != 0:
+                problems.append((where, f"the schedule must start at day 0 (got {day:g})"))
+            if last is not None and day <= last:
+                problems.append((where, "schedule times must be in increasing order"))
+            last = day
+        if stream.get("max_wait") is not None and stream.get("when_full", "turn_away") != "wait":
+            problems.append((loc + ("max_wait",), "max_wait only applies with when_full: wait"))
+        reserved, cap = _count(stream.get("reserved_beds")), _count(stream.get("max_beds"))
+        if reserved and cap is not None and reserved > cap:
+            problems.append((loc + ("reserved_beds",),
+                             f"reserved beds ({reserved}) exceed the stream's max_beds ({cap})"))
+        if reserved and capacities and reserved_total > min(capacities):
+            problems.append((loc + ("reserved_beds",),
+                             f"reserved beds of all streams ({reserved_total}) exceed the capacity "
+                             f"({min(capacities)} beds)"))
+    try:
+        warmup, horizon = to_days(data.get("warmup", 0)), to_days(data.get("horizon"))
+        if isinstance(warmup, float) and isinstance(horizon, float) and warmup + horizon > 200 * 365.25:
+            problems.append((("horizon",), "warm-up plus horizon must stay below 200 years"))
+    except ValueError:
+        pass
+    return problems
