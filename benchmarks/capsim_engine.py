@@ -60,7 +60,7 @@ def long_run_text(ref: Reference, *, replications: int = 1, seed: int = 1) -> st
     return scenario_text(ref, horizon=ref.end - ref.warmup, warmup=ref.warmup, replications=replications, seed=seed)
 
 
-def scenario(ref: Reference, *, replications: int = 1, seed: int = 1) -> "sim.Scenario":
+def scenario(ref: Reference, *, replications: int = 1, seed: int = 1) -> sim.Scenario:
     """`long_run_text`, parsed."""
     return sim.parse_scenario(long_run_text(ref, replications=replications, seed=seed), "<bench>")
 
@@ -71,7 +71,7 @@ def simulated_arrivals(ref: Reference, metrics: dict) -> int:
     return int(round(metrics["arrivals"] + ref.rate * ref.warmup))
 
 
-def run(ref: Reference, seed: int = 1, *, prepared: "sim.Scenario | None" = None) -> Outcome:
+def run(ref: Reference, seed: int = 1, *, prepared: sim.Scenario | None = None) -> Outcome:
     """The timed run: one replication through ``sim.run`` (the scenario is built before the clock starts)."""
     model = prepared if prepared is not None else scenario(ref, seed=seed)
     started = time.perf_counter()

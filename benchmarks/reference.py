@@ -93,7 +93,7 @@ class Reference:
     max_detention: float = MAX_DETENTION
     batches: int = BATCHES
 
-    def with_(self, **changes) -> "Reference":
+    def with_(self, **changes) -> Reference:
         return replace(self, **changes)
 
     @cached_property

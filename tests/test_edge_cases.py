@@ -22,8 +22,8 @@ from test_model import conservation_holds
 
 from sim import run
 from sim.engine.monitors import OccupancyMonitor
-from sim.output.run_folder import replications_csv, summary_json, write
 from sim.formatting import MISSING
+from sim.output.run_folder import replications_csv, summary_json, write
 
 
 def stream(**overrides) -> dict:
@@ -132,7 +132,7 @@ def test_a_stream_that_never_arrives():
         assert math.isnan(s["blocking_probability"]) and math.isnan(s["los_mean_days"])
         assert rep.streams["other"] == rep_alone.streams["other"]
     written = summary(results)["streams"]["silent"]
-    assert written["blocking_probability"] == {key: None for key in written["blocking_probability"]}
+    assert written["blocking_probability"] == dict.fromkeys(written["blocking_probability"])
     assert written["arrivals"]["mean"] == 0
     assert "nan" not in replications_csv(results).lower()
 

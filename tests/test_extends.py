@@ -89,7 +89,7 @@ def test_error_in_the_base_is_reported_at_the_base(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         load_scenario(alt)
     problems = caught.value.problems
-    base_line = BASE.splitlines().index(next(l for l in BASE.splitlines() if "name: far" in l)) + 1
+    base_line = BASE.splitlines().index(next(line for line in BASE.splitlines() if "name: far" in line)) + 1
     assert any(p.startswith(f"{tmp_path / 'base.yaml'}:{base_line}:") and "origins[1].return_probability" in p
                for p in problems), problems
     assert any(p.startswith(f"{alt}:3:") and "capacity.beds" in p for p in problems), problems

@@ -172,7 +172,7 @@ def valid_scenarios(draw) -> dict:
             arrivals = {"rate": rate}
         else:
             schedule, start = [], 0.0
-            for p in range(draw(st.integers(1, 3))):
+            for _ in range(draw(st.integers(1, 3))):
                 schedule.append({"from": start, "rate": draw(st.sampled_from([0.0]) | _number(0, 4))})
                 start = round(start + draw(_number(0.5, 2 * end)), 4)  # may pass the horizon
             arrivals = {"schedule": schedule}

@@ -208,8 +208,10 @@ def question_5(runs) -> str:
             continue
         span = slice(first, last)
         full = (daily[:, span] >= capacity[span]).mean()
-        rows.append([str(year), f"{capacity[span].min():,}" + (f"-{capacity[span].max():,}"
-                                                                if capacity[span].max() != capacity[span].min() else ""),
+        beds = f"{capacity[span].min():,}"
+        if capacity[span].max() != capacity[span].min():
+            beds += f"-{capacity[span].max():,}"
+        rows.append([str(year), beds,
                      number(daily[:, span].mean()), f"{100 * daily[:, span].mean() / capacity[span].mean():.0f}%",
                      f"{100 * full:.1f}%"])
     return f"""## 5. The masterplan: capacity rising to 1,145 by 2030

@@ -73,7 +73,7 @@ class Checkpoint:
         self.resumed = resumed
 
     @classmethod
-    def open(cls, staging: Path, plan: dict, resume: bool) -> "Checkpoint":
+    def open(cls, staging: Path, plan: dict, resume: bool) -> Checkpoint:
         """Start a checkpoint in `staging`, or with `resume` continue the one there.
 
         Raises

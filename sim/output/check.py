@@ -92,7 +92,9 @@ def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: in
         if old_text != new_text:
             diff = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(),
                                              f"{baseline / name}", f"{new / name}", n=context_lines, lineterm=""))
-            shown = diff[:max_lines] + ([f"... ({len(diff) - max_lines} more diff lines)"] if len(diff) > max_lines else [])
+            shown = diff[:max_lines]
+            if len(diff) > max_lines:
+                shown.append(f"... ({len(diff) - max_lines} more diff lines)")
             messages.append(f"{name} differs:\n" + "\n".join(shown))
     return CheckReport("exact", not messages, messages)
 

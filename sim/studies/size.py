@@ -32,14 +32,14 @@ class Target:
     bound: float
 
     @classmethod
-    def parse(cls, text: str) -> "Target":
+    def parse(cls, text: str) -> Target:
         match = _TARGET.match(text)
         if not match:
             raise ValueError(f"a target looks like probability_full<=0.05 (got {text!r})")
         return cls(match.group(1), match.group(2), float(match.group(3)))
 
     @classmethod
-    def parse_for(cls, text: str, scenario: Scenario) -> "Target":
+    def parse_for(cls, text: str, scenario: Scenario) -> Target:
         """A target of `scenario`: its metric must be one capsim reports, its stream one of the scenario's.
 
         Raises
