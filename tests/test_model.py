@@ -4,6 +4,7 @@ caps and the maximum detention; common random numbers; reproducibility."""
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -12,11 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import run
+from sim.analysis.queueing import erlang_b
 from sim.analysis.stats import confidence_interval
-from sim.analysis.theory import erlang_b
 from sim.engine.model import simulate
+from sim.engine.people import fate, fate_count, per_origin
 from sim.engine.seeds import replication_seed
+from sim.engine.streams import Counts
 from sim.execution.invariants import check_invariants
+from sim.metrics import OUTCOMES, SUMMED
 from sim.output.run_folder import replications_csv, summary_json
 
 
@@ -44,7 +48,8 @@ CASES = {
     "wait_fifo": make_scenario(streams=[scenario_data()["streams"][0] | {"when_full": "wait"}]),
     "wait_with_patience": two_streams(when_full="wait", max_wait={"dist": "exponential", "mean": 3}, priority=1),
     "reserved_and_cap": two_streams(reserved_beds=5, max_beds=8),
-    "capacity_changes": make_scenario(capacity={"beds": 20, "changes": [{"at": 100, "beds": 10}, {"at": 250, "beds": 30}]}),
+    "capacity_changes": make_scenario(
+        capacity={"beds": 20, "changes": [{"at": 100, "beds": 10}, {"at": 250, "beds": 30}]}),
     "schedule_and_deadline": make_scenario(
         max_detention=12,
         streams=[scenario_data()["streams"][0] | {
@@ -82,6 +87,16 @@ def test_every_metric_is_listed():
     rep = simulate(make_scenario(cost_per_bed_day=196), replication_seed(0, 0))
     assert set(rep.metrics) == set(METRICS)
     assert set(rep.streams["s"]) == set(METRICS)
+
+
+def test_counts_and_fates_follow_the_metric_registry():
+    """A stream's counters are named as summed metrics, and a fate decodes to
+    the origin and outcome (in OUTCOMES order) it was coded from."""
+    assert {counter.name for counter in fields(Counts)} <= set(SUMMED)
+    per_fate = [0] * fate_count(2)
+    for code in fate(np.array([0, 1, 1]), np.array([0, 2, 1])):
+        per_fate[code] += 1
+    assert per_origin(per_fate) == [dict(zip(OUTCOMES, [1, 0, 0])), dict(zip(OUTCOMES, [0, 1, 1]))]
 
 
 def test_capacity_cut_never_evicts_and_stops_admissions():

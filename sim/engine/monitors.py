@@ -132,7 +132,7 @@ class StayHistogram:
         occupied = np.flatnonzero(counts)
         return np.stack([occupied, counts[occupied]], axis=1)
 
-    def merged(self, others: Sequence["StayHistogram"]) -> "StayHistogram":
+    def merged(self, others: Sequence[StayHistogram]) -> StayHistogram:
         longest = max(len(h.counts) for h in [self, *others])
         merged = StayHistogram(0)
         counts = np.zeros(longest, dtype=np.int64)
