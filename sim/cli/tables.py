@@ -60,15 +60,16 @@ def comparison_table(comparison) -> str:
 def sweep_table(points, runs) -> str:
     """One row per point: its settings and the sweep columns of the registry, then what they mean."""
     parameters = list(points[0].settings)
-    lines = []
-    lines.append(f"{'point':<10} " + " ".join(f"{p.split('.')[-1]:>16}" for p in parameters)
-               + "".join(f" {_sweep_heading(m):>12}" for m in metrics.SWEEP_HEADLINE))
+    columns = [(m, _sweep_heading(m), max(10, len(_sweep_heading(m)))) for m in metrics.SWEEP_HEADLINE]
+    lines = [f"{'point':<10} " + " ".join(f"{p.split('.')[-1]:>16}" for p in parameters)
+             + "".join(f" {heading:>{width}}" for _, heading, width in columns)]
     for point, results in zip(points, runs):
         summary = results.summary["metrics"]
-        lines.append(f"{point.label:<10} " + " ".join(f"{str(point.settings[p]):>16}" for p in parameters)
-                   + "".join(f" {for_people(summary[m]['mean']):>12}" for m in metrics.SWEEP_HEADLINE))
-    lines.append("\n" + "; ".join(f"{_sweep_heading(m)}: {metrics.label(m)}" for m in metrics.SWEEP_HEADLINE))
+        lines.append(f"{point.label:<10} " + " ".join(f"{point.settings[p]!s:>16}" for p in parameters)
+                     + "".join(f" {for_people(summary[m]['mean']):>{width}}" for m, _, width in columns))
+    lines.append("\n" + "; ".join(f"{heading}: {metrics.label(m)}" for m, heading, _ in columns))
     return "\n".join(lines)
+
 
 def _sweep_heading(metric: str) -> str:
     """A short column heading: the metric's name without its family (occupancy_p95 -> p95)."""
