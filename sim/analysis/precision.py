@@ -1,6 +1,7 @@
 """How many replications are enough: the replications algorithm of Hoad,
 Robinson and Davies (2010) on the headline metrics' 95% half-widths.
 """
+
 from __future__ import annotations
 
 import math

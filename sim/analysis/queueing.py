@@ -6,6 +6,7 @@ when they wait, M/M/c (Erlang C) or, with a limited patience, M/M/c+M (Erlang A)
 The expected length of stay, which sets the offered load, is computed exactly
 from the same distributions the model samples.
 """
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@
 before rounding (every metric over replications, system-wide, per stream and
 per origin group, and the analytic check).
 """
+
 from __future__ import annotations
 
 import dataclasses

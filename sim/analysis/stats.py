@@ -1,6 +1,7 @@
 """Statistics over replications: means, Student-t intervals, daily quantiles,
 pooled lengths of stay, and the warm-up truncation rules (MSER-5, Welch).
 """
+
 from __future__ import annotations
 
 import math

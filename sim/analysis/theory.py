@@ -5,6 +5,7 @@ stays and, where the scenario is an M/G/c/c loss system, Erlang B's share
 turned away and mean occupancy; `agreement` is the one rule by which the
 terminal and the report warn that a simulation disagrees with it.
 """
+
 from __future__ import annotations
 
 import math

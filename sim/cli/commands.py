@@ -4,6 +4,7 @@ Thin on purpose: each parses its options, calls the library and prints.
 Commands import what needs SciPy (theory, check, warm-up) when they run:
 SciPy takes a second to import.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a result that fails a check, 2 bad usage or input
 (with file, line and key), 3 a replication that broke the model's invariants,
 130 interrupted. No traceback reaches the user.
 """
+
 from __future__ import annotations
 
 import functools

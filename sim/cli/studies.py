@@ -3,6 +3,7 @@
 Each parses its options, calls `sim.output.workflows` (which runs and writes
 the folder) and prints the terminal's table.
 """
+
 from __future__ import annotations
 
 import sys

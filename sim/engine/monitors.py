@@ -5,6 +5,7 @@ per change), which gives exact time-weighted means and percentiles and the
 share of time full, in memory that does not grow with the number of arrivals.
 Lengths of stay go into log-spaced bins for the same reason.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,6 +1,7 @@
 """The laws every replication must obey (conservation of people, capacity,
 maximum detention), checked on every replication a run gathers.
 """
+
 from __future__ import annotations
 
 from sim.engine.model import RepResult

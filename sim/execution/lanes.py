@@ -5,6 +5,7 @@ process pool per worker, so that a worker that dies fails only the chunk it was
 running; `worker_context` forks workers from a fork server that has imported
 the simulation.
 """
+
 from __future__ import annotations
 
 import contextlib

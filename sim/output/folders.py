@@ -1,6 +1,7 @@
 """Results folders that are never half-written: filled in a staging folder beside
 the target and renamed into place in one step.
 """
+
 from __future__ import annotations
 
 import contextlib

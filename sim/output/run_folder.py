@@ -1,12 +1,13 @@
-"""The results of a run, and the results directory that holds them.
+"""The results folder of one run: the files planners and CI read.
 
-`Results` is what `sim.run` returns: the scenario, its seed and every
-replication. `write` turns it into the files planners and CI read
-(summary.json, replications.csv, occupancy.csv, scenario.yaml, manifest.json),
-written into a temporary folder and renamed into place, so that a results
-folder is never half-written. Data files diff well: keys sorted, floats with a
-fixed number of significant digits, no time stamps (those go to the manifest).
+`write` turns `Results` into summary.json, replications.csv, occupancy.csv,
+occupancy_distribution.csv, stays.csv, scenario.yaml and manifest.json,
+written into a staging folder and renamed into place (folders.py), so that a
+results folder is never half-written. Data files diff well: keys sorted,
+floats with a fixed number of significant digits (sim.formatting), no time
+stamps (those go to the manifest).
 """
+
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,5 @@
 """The folders of compare, sweep and size: their CSV and JSON files."""
+
 from __future__ import annotations
 
 import json

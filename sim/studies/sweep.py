@@ -4,6 +4,7 @@ Run with the same seeds as every other variant, so that replication r of every
 variant sees the same people with the same fates (common random numbers):
 differences between variants are measured on paired replications.
 """
+
 from __future__ import annotations
 
 import itertools
