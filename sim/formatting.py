@@ -41,7 +41,7 @@ def _undefined(value) -> bool:
 
 
 def for_people(value) -> str:
-    """A result for people: 12,345 / 123.4 / 12.35 / 0.0235 / 0.000023 (never 2.3e-05)."""
+    """A result for people: 12,345 / 123.4 / 12.3 / 1.23 / 0.0235 / 0.0000235 (never 2.35e-05)."""
     if _undefined(value):
         return MISSING
     if isinstance(value, bool):
@@ -52,7 +52,7 @@ def for_people(value) -> str:
     size = abs(value)
     if size >= 1000:
         return f"{value:,.0f}"
-    if size >= 100:
+    if size >= 10:
         return f"{value:.1f}"
     if size >= 1:
         text = f"{value:.2f}"

@@ -17,6 +17,8 @@ import numpy as np
 from sim.analysis.stats import summarise
 from sim.execution.lanes import default_jobs
 from sim.execution.runner import run_many
+from sim.formatting import for_people
+from sim.formatting import percent as percent_of
 from sim.scenario import load_scenario
 from sim.studies.compare import paired_difference
 from sim.studies.size import Target, size
@@ -30,18 +32,10 @@ SWEEP_PATH = f"streams.{CAMPAIGN}.origins.maghreb.return_probability"
 SWEEP_VALUES = [0.1, 0.2, 0.3, 0.4, 0.5]
 
 
-def number(value: float) -> str:
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
-
-
 def stat(values, scale: float = 1.0, percent: bool = False) -> str:
     """Mean and 95% interval of a metric over replications."""
     s = summarise([v * scale for v in values])
-    show = (lambda v: f"{100 * v:.1f}%") if percent else number
+    show = percent_of if percent else for_people
     if s["ci95_low"] is None:
         return show(s["mean"])
     return f"{show(s['mean'])} ({show(s['ci95_low'])} to {show(s['ci95_high'])})"
@@ -212,7 +206,7 @@ def question_5(runs) -> str:
         if capacity[span].max() != capacity[span].min():
             beds += f"-{capacity[span].max():,}"
         rows.append([str(year), beds,
-                     number(daily[:, span].mean()), f"{100 * daily[:, span].mean() / capacity[span].mean():.0f}%",
+                     for_people(daily[:, span].mean()), f"{100 * daily[:, span].mean() / capacity[span].mean():.0f}%",
                      f"{100 * full:.1f}%"])
     return f"""## 5. The masterplan: capacity rising to 1,145 by 2030
 

@@ -11,10 +11,10 @@ import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
-from typing import Any
 
 import numpy as np
 
+from sim.analysis.precision import Stopping
 from sim.analysis.stats import summarise
 from sim.engine.model import RepResult
 from sim.scenario import Scenario
@@ -36,7 +36,8 @@ class Results:
     scenario: Scenario
     seed: int
     replications: list[RepResult]
-    stopping: Any = None  # runner.Stopping when the number of replications came from a precision target
+    stopping: Stopping | None = None
+    """Why a run with a precision target stopped where it did."""
 
     @property
     def stream_names(self) -> list[str]:
