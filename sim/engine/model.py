@@ -170,10 +170,10 @@ class _Replication:
                waited: float) -> None:
         monitor = state.occupancy
         used = monitor.level + 1
+        if self.constrained:  # the interval that ends now, judged with the beds as they were
+            self._track_blocking(now)
         if used > state.reserved:
             self.shared_used += 1
-        if self.constrained:
-            self._track_blocking(now)
         occupied = self.occupied = self.occupied + 1
         self.occupancy.change(now, occupied)
         monitor.change(now, used)
@@ -191,10 +191,10 @@ class _Replication:
         while departures and departures[0][0] <= now:
             day, _, state, fate, stay, stay_bin = heappop(departures)
             monitor = state.occupancy
+            if self.constrained:  # the interval that ends now, judged with the beds as they were
+                self._track_blocking(day)
             if monitor.level > state.reserved:
                 self.shared_used -= 1
-            if self.constrained:
-                self._track_blocking(day)
             self.occupied -= 1
             system.change(day, self.occupied)
             monitor.change(day, monitor.level - 1)
