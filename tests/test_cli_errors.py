@@ -445,3 +445,11 @@ def test_committed_schema_is_current():
     printed = json.loads(result.stdout)
     committed = json.loads((REPO / "scenarios" / "scenario.schema.json").read_text(encoding="utf-8"))
     assert committed == printed
+
+
+@pytest.mark.parametrize("command", ["run", "theory", "compare", "sweep", "size", "check", "warmup", "report"])
+def test_help_shows_percent_signs_as_written(command):
+    """click prints help text as it is: a '%%' (printf-style escaping) would show doubled."""
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "%%" not in result.output

@@ -43,7 +43,7 @@ from sim.scenario import json_schema, load_scenario
 @click.option("--scheduler", envvar="CAPSIM_SCHEDULER", metavar="ADDRESS",
               help="Run on a Dask scheduler (tcp://host:8786), or 'local' for a LocalCluster of --jobs workers.")
 @click.option("--precision", type=click.FloatRange(min=0, min_open=True),
-              help="Add replications until each headline 95%% half-width is within this share of its mean.")
+              help="Add replications until each headline 95% half-width is within this share of its mean.")
 @click.option("--max-replications", type=click.IntRange(min=3), default=1000, show_default=True,
               help="Upper bound with --precision.")
 @click.option("--only-replication", type=click.IntRange(min=0), metavar="R",
