@@ -17,7 +17,7 @@ class CapsimError(Exception):
 
     def lines(self) -> list[str]:
         """What the command prints, one line each (then the notes added on the way up)."""
-        return [f"capsim: {self}"] + [f"capsim: {note}" for note in getattr(self, "__notes__", ())]
+        return [f"capsim: {self}", *notes(self)]
 
 
 class ScenarioError(CapsimError):
@@ -81,3 +81,9 @@ class ReportUnavailable(CapsimError):
 
     def __init__(self, message: str = "the report needs the report extra: pip install 'capsim[report]'"):
         super().__init__(message)
+
+
+def notes(error: BaseException) -> list[str]:
+    """What was added to an error on the way up (e.g. where an unfinished run is kept for --resume)."""
+    return [f"capsim: {note}" for note in getattr(error, "__notes__", ())]
+

@@ -36,13 +36,14 @@ def number(value: float | None) -> str:
     return f"{value:.{SIGNIFICANT_DIGITS}g}"
 
 
-def _undefined(value) -> bool:
-    return value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
+def finite(value) -> bool:
+    """A value a table or a figure can show: neither missing, NaN nor infinite."""
+    return value is not None and not (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
 
 
 def for_people(value) -> str:
     """A result for people: 12,345 / 123.4 / 12.3 / 1.23 / 0.0235 / 0.0000235 (never 2.35e-05)."""
-    if _undefined(value):
+    if not finite(value):
         return MISSING
     if isinstance(value, bool):
         return str(value).lower()
@@ -63,7 +64,7 @@ def for_people(value) -> str:
 
 def interval(low, high) -> str:
     """A confidence interval for people: [low, high], or the missing mark."""
-    if _undefined(low) or _undefined(high):
+    if not (finite(low) and finite(high)):
         return MISSING
     return f"[{for_people(low)}, {for_people(high)}]"
 

@@ -99,10 +99,6 @@ class _progress:
             self.bar.close()
 
 
-
-
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate(files):

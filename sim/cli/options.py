@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from sim.analysis.results import capsim_version
-from sim.errors import CapsimError
+from sim.errors import CapsimError, notes
 from sim.execution import limits
 from sim.execution.lanes import default_jobs
 from sim.scenario import load_scenario
@@ -33,9 +33,8 @@ def friendly(command):
                 click.echo(line, err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt as err:
-            click.echo("capsim: interrupted; no results folder was written", err=True)
-            for note in getattr(err, "__notes__", ()):
-                click.echo(f"capsim: {note}", err=True)
+            for line in ["capsim: interrupted; no results folder was written", *notes(err)]:
+                click.echo(line, err=True)
             sys.exit(130)
         except OSError as err:
             click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)

@@ -53,8 +53,6 @@ def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, 
     report_written(out, with_report)
 
 
-
-
 @main.command()
 @click.argument("scenario_file", type=click.Path(dir_okay=False))
 @click.option("--set", "settings", multiple=True, metavar="PATH=V1,V2,...",
@@ -99,8 +97,6 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
     click.echo(tables.sweep_table(points, runs))
     click.echo(f"every metric with its interval: {out}/sweep.csv")
     report_written(out, with_report)
-
-
 
 
 @main.command("size")

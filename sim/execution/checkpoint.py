@@ -40,8 +40,6 @@ def holds_checkpoint(staging: Path) -> bool:
 _REPLICATION_FILE = re.compile(r"^s(\d+)-r(\d+)\.pickle$")
 
 
-
-
 def run_plan(command: str, scenarios: Sequence[Scenario], *, seed: int, replications: int | None,
              **options) -> dict:
     """What identifies a run's replications: a checkpoint is resumed only by the same plan.
@@ -120,8 +118,6 @@ class Checkpoint:
     def discard(self) -> None:
         """Remove the checkpoint (the results are written: it must not be renamed into place)."""
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
 
 
 def _difference(kept: dict, wanted: dict) -> str:

@@ -30,8 +30,6 @@ BYTES_PER_STAY = 150
 """One person in detention during a replication: a heap entry and its fate."""
 
 
-
-
 @dataclass(frozen=True)
 class Workload:
     """The estimated size of a run: every scenario x replication it simulates."""

@@ -43,8 +43,6 @@ log = logging.getLogger("capsim")
 """Worker deaths and retries are reported here (on standard error unless logging is configured)."""
 
 
-
-
 def run(
     scenario: Scenario,
     *,
@@ -255,8 +253,6 @@ def _run_chunk(scenario: Scenario, seed: int, indices: list[int], kill: str | No
             die_if_asked(kill, r)
         results.append(simulate(scenario, replication_seed(seed, r)))
     return results
-
-
 
 
 def _until_precise(executor, workers, scenario, seed, precision, max_replications, on_progress, checkpoint=None):

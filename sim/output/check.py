@@ -63,8 +63,6 @@ class CheckReport:
         return "\n".join(rows)
 
 
-
-
 def _read(folder: Path, name: str) -> str:
     path = folder / name
     try:

@@ -12,7 +12,7 @@ from sim.analysis.results import Results
 from sim.analysis.stats import confidence_interval
 from sim.formatting import number, rounded
 from sim.scenario import Scenario
-from sim.studies.compare import Comparison, _mean
+from sim.studies.compare import Comparison, defined_mean
 from sim.studies.size import Sizing
 from sim.studies.sweep import SweepPoint
 
@@ -66,8 +66,8 @@ def size_csv(sizing: Sizing) -> str:
         for target in sizing.targets:
             values = [v for v in target.values(trial.results) if not math.isnan(v)]
             low, high = (confidence_interval(values, 0.95) if len(values) > 1 and np.std(values) > 0
-                         else (_mean(values), _mean(values)))
-            row += [number(_mean(values)), number(low), number(high)]
+                         else (defined_mean(values), defined_mean(values)))
+            row += [number(defined_mean(values)), number(low), number(high)]
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
 

@@ -39,6 +39,19 @@ def _checkpoint(staging: Path, plan: dict, resume: bool, on_resume: OnResume | N
     return checkpoint
 
 
+def _fill_study_folder(staging: Path, files: dict[str, str], runs: dict[str, Results], *,
+                       command: list[str] | None, jobs: int, finish: Finish | None) -> None:
+    """A study's folder: its own files, each run's results folder (by subfolder name), the
+    manifest, then what `finish` adds."""
+    for name, text in files.items():
+        (staging / name).write_text(text, encoding="utf-8")
+    for subfolder, results in runs.items():
+        write_files(results, staging / subfolder, command=command)
+    (staging / "manifest.json").write_text(manifest_json(command, None, jobs), encoding="utf-8")
+    if finish:
+        finish(staging)
+
+
 def run_to_folder(scenario: Scenario, out: str | Path, *, replications: int | None = None, seed: int | None = None,
                   jobs: int = 1, scheduler: str | None = None, precision: float | None = None,
                   max_replications: int = 1000, only_replication: int | None = None, overwrite: bool = False,
@@ -88,13 +101,10 @@ def compare_to_folder(base: Scenario, alternatives: Sequence[Scenario], out: str
     limits.check(limits.workload([base, *alternatives], replications or base.replications), max_events)
     comparison = compare(base, alternatives, replications=replications, seed=seed, jobs=jobs, scheduler=scheduler)
     with atomic_folder(out) as staging:
-        (staging / "compare.csv").write_text(comparison_csv(comparison), encoding="utf-8")
-        (staging / "compare.json").write_text(comparison_json(comparison), encoding="utf-8")
-        for results in [comparison.base, *comparison.alternatives]:
-            write_files(results, staging / results.scenario.name, command=command)
-        (staging / "manifest.json").write_text(manifest_json(command, None, jobs), encoding="utf-8")
-        if finish:
-            finish(staging)
+        _fill_study_folder(staging, {"compare.csv": comparison_csv(comparison),
+                                     "compare.json": comparison_json(comparison)},
+                           {r.scenario.name: r for r in [comparison.base, *comparison.alternatives]},
+                           command=command, jobs=jobs, finish=finish)
     return comparison
 
 
@@ -112,12 +122,9 @@ def sweep_to_folder(points: Sequence[SweepPoint], out: str | Path, *, replicatio
         runs = sweep(points, replications=replications, seed=seed, checkpoint=checkpoint, jobs=jobs,
                      scheduler=scheduler)
         checkpoint.discard()
-        (staging / "sweep.csv").write_text(sweep_csv(points, runs), encoding="utf-8")
-        for point, results in zip(points, runs):
-            write_files(results, staging / point.label, command=command)
-        (staging / "manifest.json").write_text(manifest_json(command, None, jobs), encoding="utf-8")
-        if finish:
-            finish(staging)
+        _fill_study_folder(staging, {"sweep.csv": sweep_csv(points, runs)},
+                           {point.label: results for point, results in zip(points, runs)},
+                           command=command, jobs=jobs, finish=finish)
     return runs
 
 
@@ -132,11 +139,8 @@ def size_to_folder(scenario: Scenario, targets: Sequence[Target], out: str | Pat
     sizing = size(scenario, targets, min_beds=min_beds, max_beds=max_beds, replications=replications, seed=seed,
                   jobs=jobs, scheduler=scheduler)
     with atomic_folder(out) as staging:
-        (staging / "size.csv").write_text(size_csv(sizing), encoding="utf-8")
-        (staging / "size.json").write_text(size_json(sizing, scenario), encoding="utf-8")
-        (staging / "manifest.json").write_text(manifest_json(command, None, jobs), encoding="utf-8")
-        if finish:
-            finish(staging)
+        _fill_study_folder(staging, {"size.csv": size_csv(sizing), "size.json": size_json(sizing, scenario)}, {},
+                           command=command, jobs=jobs, finish=finish)
     return sizing
 
 

@@ -63,11 +63,6 @@ def to_float(text: str | None) -> float:
     return float(text) if text not in (None, "") else math.nan
 
 
-def finite(value) -> bool:
-    """A value a figure or a table can show: neither missing, NaN nor infinite."""
-    return value is not None and not (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
-
-
 def _date(value) -> dt.date | None:
     if value is None or value == "":
         return None

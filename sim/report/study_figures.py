@@ -12,10 +12,9 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.formatting import as_written, for_people, interval
+from sim.formatting import as_written, finite, for_people, interval
 from sim.metrics import label
 from sim.report.drawing import BLUE, GREEN, GREY, SKY, VERMILLION, figure, finish, require_matplotlib
-from sim.report.reading import finite
 from sim.studies.size import Target
 
 

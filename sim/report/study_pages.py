@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim import metrics
-from sim.formatting import MISSING, as_written, for_people, stat_interval
+from sim.formatting import MISSING, as_written, finite, for_people, stat_interval
 from sim.metrics import BY_NAME
 from sim.report.drawing import require_matplotlib
 from sim.report.html import esc, figure_block, html_id, html_page, html_table, mean_cell, page_lead
-from sim.report.reading import finite, read_csv, read_json, read_yaml, to_float
+from sim.report.reading import read_csv, read_json, read_yaml, to_float
 from sim.report.stress import STUDENT_T, method_html
 from sim.report.study_figures import forest_plot_svg, heatmap_svg, size_plot_svg, sweep_plot_svg, target_text
 from sim.studies.size import Target

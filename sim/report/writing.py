@@ -32,8 +32,6 @@ def report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
     return PAGES[folder_kind(results_dir)](results_dir, png_dir=png_dir)
 
 
-
-
 def write_report(results_dir: Path, *, figures: bool = False) -> Path:
     """Write report.html into a results folder of capsim run, compare, sweep or size and return its path.
 

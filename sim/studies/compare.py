@@ -57,7 +57,8 @@ def paired_difference(base: Sequence[float], alt: Sequence[float]) -> tuple[floa
     return mean, mean - half, mean + half
 
 
-def _mean(values: Sequence[float]) -> float:
+def defined_mean(values: Sequence[float]) -> float:
+    """The mean over the replications where a metric is defined (NaN when it never is)."""
     defined = [v for v in values if not math.isnan(v)]
     return float(np.mean(defined)) if defined else math.nan
 
@@ -85,6 +86,6 @@ def compare(base: Scenario, alternatives: Sequence[Scenario], *, replications: i
             base_values, alt_values = base_results.values(metric, stream), alt.values(metric, stream)
             difference, low, high = paired_difference(base_values, alt_values)
             label = metric if stream is None else f"{stream}.{metric}"
-            differences.append(Difference(alt.scenario.name, label, _mean(base_values), _mean(alt_values),
+            differences.append(Difference(alt.scenario.name, label, defined_mean(base_values), defined_mean(alt_values),
                                           difference, low, high))
     return Comparison(base_results, alt_results, differences, notes)
