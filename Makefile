@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-fast lint bench baselines check readme clean
+.PHONY: run test test-fast lint bench baselines check readme clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,16 @@ run: $(STAMP)
 
 # The whole suite, after the guard rails: ruff (lint and import order) and mypy.
 # The import-graph contracts run inside the suite (tests/test_architecture.py).
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 # The edit loop (under a minute): the guard rails and every test not marked slow.
 test-fast: lint
 	$(BIN)/python -m pytest -m "not slow" -q
+
+# The report's browser tests need Debian's chromium: installed when missing (tools/install-browser).
+browser:
+	tools/install-browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests tools benchmarks

@@ -1,7 +1,7 @@
 """Reports in a real browser, and the report of every scenario in scenarios/.
 
 The browser tests render report.html in headless Chromium (Debian's `chromium`,
-which .ci/run installs when it is missing) and check the rendered DOM and a
+which `make test` installs when it is missing: tools/install-browser) and check the rendered DOM and a
 screenshot. They are not skipped when the browser is missing: they fail and say
 how to install it. CAPSIM_NO_BROWSER=1 skips them on a machine where no browser
 can be installed; CI never sets it.
@@ -46,7 +46,7 @@ def expected_sections(kind: str, folder: Path) -> list[str]:
 
 PAGE = (1240, 1754)  # A4 at 150 dpi
 INSTALL = ("chromium is not installed, and the browser test needs it: on Debian or Ubuntu "
-           "`sudo apt-get update && sudo apt-get install -y chromium` (.ci/run does this). "
+           "`sudo apt-get update && sudo apt-get install -y chromium` (`make test` does this: tools/install-browser). "
            "On a machine where no browser can be installed, CAPSIM_NO_BROWSER=1 skips this test.")
 
 
