@@ -40,6 +40,14 @@ UNITS: dict[str, str] = {"count": "people", "share": "share", "days": "days", "b
                          "bed_days": "bed-days", "money": "EUR"}
 
 
+def bounds(name: str, beds: float = math.inf) -> tuple[float, float]:
+    """The values a metric (or STREAM.METRIC) can take, which its interval keeps within:
+    a share lies in [0, 1], beds in use in [0, `beds`] (the most beds the stream or
+    the system may hold), every other metric is at least 0."""
+    kind = BY_NAME[name.rpartition(".")[2]].kind
+    return (0.0, 1.0) if kind == "share" else (0.0, beds) if kind == "beds" else (0.0, math.inf)
+
+
 def _count(name: str, label: str, meaning: str) -> Metric:
     return Metric(name, label, "count", meaning, summed=True)
 
@@ -53,6 +61,8 @@ REGISTRY: tuple[Metric, ...] = (
     _count("turned_away", "people turned away", "requests that found no bed, or gave up waiting for one"),
     _count("gave_up", "gave up waiting", "people whose maximum wait ran out before a bed was free"),
     _count("waited", "put on the waiting list", "requests that found no bed and joined the waiting list"),
+    _count("admitted_after_waiting", "admitted from the waiting list",
+           "people admitted when a bed came free for them on the waiting list"),
     _count("returned", "stays ended by return", "stays that ended in a return to the country of origin"),
     _count("released_court", "stays ended by court release", "stays ended by a court's order"),
     _count("released_deadline", "stays ended at the maximum detention",
@@ -88,6 +98,9 @@ REGISTRY: tuple[Metric, ...] = (
            "turned_away / (waiting_at_start + detention_requests)"),
     Metric("return_rate", "returned / stays ended", "share", "returned / stays_ended"),
     Metric("mean_wait_days", "mean wait of those admitted (days)", "days", "wait_days_total / admitted"),
+    Metric("mean_wait_listed_days", "mean wait of all who waited (days)", "days",
+           "(wait_days_total + wait_days_given_up) / (admitted_after_waiting + gave_up): those who gave up "
+           "count with the time they waited"),
     Metric("cost", "cost (bed-days x cost per bed-day)", "money", "bed_days x cost_per_bed_day"),
 )
 
@@ -131,5 +144,7 @@ def derive(metrics: dict[str, float], cost_per_bed_day: float | None) -> None:
     metrics["blocking_probability"] = ratio(metrics["turned_away"], requests)
     metrics["return_rate"] = ratio(metrics["returned"], metrics["stays_ended"])
     metrics["mean_wait_days"] = ratio(metrics["wait_days_total"], metrics["admitted"])
+    metrics["mean_wait_listed_days"] = ratio(metrics["wait_days_total"] + metrics["wait_days_given_up"],
+                                             metrics["admitted_after_waiting"] + metrics["gave_up"])
     if cost_per_bed_day is not None:
         metrics["cost"] = metrics["bed_days"] * cost_per_bed_day

@@ -285,6 +285,30 @@ def laws_hold(scenario, results) -> None:
         assert summary["metrics"]["occupancy_mean"]["ci95_low"] is None
         assert summary["metrics"]["occupancy_mean"]["sd"] is None
     assert "nan" not in replications_csv(results).lower()
+    intervals_within_bounds(summary, highest, {s.name: s.max_beds for s in scenario.streams})
+
+
+def intervals_within_bounds(summary: dict, beds: int, stream_caps: dict) -> None:
+    """Oracle: the model's laws, not the code's bounds table. No count, duration or cost
+    is negative, no share above 1, no number of beds in use above the beds there are:
+    so neither is any bound of an interval of their mean."""
+    shares = {"probability_full", "blocking_probability", "return_rate"}
+    occupancy = {"occupancy_mean", "occupancy_p50", "occupancy_p90", "occupancy_p95", "occupancy_p99",
+                 "occupancy_max"}
+    tables = [("system", summary["metrics"], beds)]
+    for stream, metrics in summary["streams"].items():
+        most = min(beds, stream_caps[stream] or beds)
+        tables.append((stream, {k: v for k, v in metrics.items() if k != "origins"}, most))
+        tables += [(f"{stream}.{origin}", values, most) for origin, values in metrics["origins"].items()]
+    for where, table, most in tables:
+        for name, stat in table.items():
+            if stat["ci95_low"] is None:
+                continue
+            assert stat["ci95_low"] >= 0, (where, name, stat)
+            if name in shares:
+                assert stat["ci95_high"] <= 1, (where, name, stat)
+            if name in occupancy:
+                assert stat["ci95_high"] <= most, (where, name, stat)
 
 
 @settings(max_examples=150, **SETTINGS)

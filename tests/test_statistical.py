@@ -308,6 +308,9 @@ def test_erlang_c_probability_of_waiting_and_mean_wait():
     assert_inside(erlang_c(10, 8.0), per_replication(res, "waited", "detention_requests"),
                   f"{name}: probability of waiting")
     assert_inside(mmc_mean_wait(10, 0.8, 10.0), res.values("mean_wait_days"), f"{name}: mean wait")
+    # those who waited wait 1 / (c mu - lambda) = 5 days on average: E[W] / P(W > 0)
+    assert_inside(mmc_mean_wait(10, 0.8, 10.0) / erlang_c(10, 8.0), res.values("mean_wait_listed_days"),
+                  f"{name}: mean wait of those who waited")
     assert sum(res.values("gave_up")) == 0
 
 
@@ -332,6 +335,9 @@ def test_erlang_a_abandonment_waiting_and_mean_wait(name):
     waits = (np.asarray(res.values("wait_days_total")) + np.asarray(res.values("wait_days_given_up"))) \
         / np.asarray(res.values("detention_requests"))
     assert_inside(theory.mean_wait, waits, f"{name}: mean wait of all requests")
+    # of those who waited, those who gave up included: E[W] / P(W > 0)
+    assert_inside(theory.mean_wait / theory.probability_wait, res.values("mean_wait_listed_days"),
+                  f"{name}: mean wait of all who waited")
 
 
 # --- 4. Little's law on every case ----------------------------------------------------------

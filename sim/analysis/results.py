@@ -14,6 +14,7 @@ from importlib import metadata
 
 import numpy as np
 
+from sim import metrics
 from sim.analysis.precision import Stopping
 from sim.analysis.stats import summarise
 from sim.engine.model import RepResult
@@ -47,6 +48,15 @@ class Results:
     def metric_names(self) -> list[str]:
         return sorted(self.replications[0].metrics)
 
+    def most_beds(self, stream: str | None = None) -> float:
+        """The most beds the system, or one stream, may hold at any time of the run."""
+        beds = max(beds for _, beds in self.scenario.capacity_steps())
+        cap = next(s.max_beds for s in self.scenario.streams if s.name == stream) if stream else None
+        return min(beds, cap) if cap else beds
+
+    def _summarise(self, metric: str, values: list[float], stream: str | None = None) -> dict[str, float | None]:
+        return summarise(values, metrics.bounds(metric, self.most_beds(stream)))
+
     def values(self, metric: str, stream: str | None = None) -> list[float]:
         """One metric over replications, system-wide or for one stream."""
         if stream is None:
@@ -67,10 +77,10 @@ class Results:
             "warmup_days": self.scenario.warmup,
             "horizon_days": self.scenario.horizon,
             "analytic": self.analytic.as_json(),
-            "metrics": {name: summarise(self.values(name)) for name in self.metric_names},
+            "metrics": {name: self._summarise(name, self.values(name)) for name in self.metric_names},
             "streams": {
-                stream: {name: summarise(self.values(name, stream)) for name in self.metric_names}
-                | {"origins": {origin: {name: summarise(values) for name, values in metrics.items()}
+                stream: {name: self._summarise(name, self.values(name, stream), stream) for name in self.metric_names}
+                | {"origins": {origin: {name: self._summarise(name, values, stream) for name, values in metrics.items()}
                                for origin, metrics in self.origin_values(stream).items()}}
                 for stream in self.stream_names
             },

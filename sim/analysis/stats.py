@@ -26,8 +26,18 @@ def pooled_stay_quantiles(bins: list[np.ndarray], quantiles: Sequence[float]) ->
     return [pooled.quantile(q) for q in quantiles]
 
 
-def summarise(values: Values) -> dict[str, float | None]:
-    """Mean, sd, 95% Student-t interval, min and max over replications.
+Bounds = tuple[float, float]
+"""The values a metric can take (`sim.metrics.bounds`); an interval keeps within them."""
+UNBOUNDED: Bounds = (-math.inf, math.inf)
+
+INTERVAL_METHOD = ("the Student-t interval of the mean over the replications, cut at the bounds of the metric "
+                   "(a count, a duration or a cost is at least 0, a share at most 1, the beds in use at most "
+                   "the beds there are): the mean lies within them, so the cut never leaves it out")
+"""How every interval of a metric's mean is computed, in the words the reports and the README use."""
+
+
+def summarise(values: Values, bounds: Bounds = UNBOUNDED) -> dict[str, float | None]:
+    """Mean, sd, 95% interval (`confidence_interval`), min and max over replications.
 
     Replications where a metric is undefined (NaN, e.g. a return rate with no
     ended stay) are left out; with fewer than two values the spread is None.
@@ -38,7 +48,7 @@ def summarise(values: Values) -> dict[str, float | None]:
     result: dict[str, float | None] = {"mean": float(data.mean()), "min": float(data.min()), "max": float(data.max())}
     if data.size < 2:
         return result | {"sd": None, "ci95_low": None, "ci95_high": None}
-    low, high = confidence_interval(data, 0.95)
+    low, high = confidence_interval(data, 0.95, bounds)
     return result | {"sd": float(data.std(ddof=1)), "ci95_low": low, "ci95_high": high}
 
 
@@ -52,13 +62,19 @@ def half_width(values: Values, level: float = 0.95) -> float:
     return float(stdtrit(data.size - 1, 0.5 + level / 2) * data.std(ddof=1) / math.sqrt(data.size))
 
 
-def confidence_interval(values: Values, level: float) -> tuple[float, float]:
-    """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out; (NaN, NaN)
-    with fewer than two defined values."""
+def confidence_interval(values: Values, level: float, bounds: Bounds = UNBOUNDED) -> tuple[float, float]:
+    """Student-t interval of the mean at `level` (e.g. 0.99), NaNs left out, cut at
+    `bounds` (INTERVAL_METHOD); (NaN, NaN) with fewer than two defined values.
+
+    The mean of a metric that cannot leave [low, high] lies within it, so an
+    interval cut there covers it whenever the uncut one does: the same coverage,
+    and no negative count or share above 1 for a planner to read."""
     data = [v for v in values if not math.isnan(v)]
     mean = float(np.mean(data)) if data else math.nan
     half = half_width(data, level)
-    return mean - half, mean + half
+    if math.isnan(half):
+        return math.nan, math.nan
+    return max(mean - half, bounds[0]), min(mean + half, bounds[1])
 
 
 def daily_quantiles(daily: np.ndarray) -> dict[str, np.ndarray]:

@@ -222,6 +222,7 @@ class _Replication:
                 return
             arrived, _, stay, stay_bin, fate = chosen.queue.popleft()
             self.waiting -= 1
+            chosen.counts.admitted_after_waiting += 1
             self._admit(now, chosen, stay, stay_bin, fate, now - arrived)
 
     def _give_up(self, state: StreamState, arrived: float, gave_up: float) -> None:

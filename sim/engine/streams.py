@@ -28,6 +28,7 @@ class Counts:
     turned_away: int = 0
     gave_up: int = 0
     waited: int = 0
+    admitted_after_waiting: int = 0
 
 
 class WindowStart(NamedTuple):
