@@ -80,6 +80,9 @@ class _Replication:
         the sequence number breaks ties between stays that end at the same time."""
         self.sequence = itertools.count()
         self.daily: list[int] = []
+        """The beds in use at each midnight, day 0 to the last day: taken as time passes them (`_count_days`)."""
+        self.next_midnight = 0.0
+        self.last_midnight = math.floor(scenario.end_day)
         self.violations = {"over_capacity": 0, "over_max_beds": 0}
         self.window_start = 0.0
         self.blocking_since = 0.0
@@ -96,18 +99,19 @@ class _Replication:
             env.timeout(scenario.warmup).callbacks.append(lambda _event: self._start_window())
         else:
             self._start_window()
-        days = int(math.floor(scenario.end_day))
-        env.process(self._sample_daily(days))
         env.run(until=scenario.end_day)
-        return self._finish(scenario.end_day, days)
+        return self._finish(scenario.end_day)
 
-    def _sample_daily(self, days: int):
-        timeout = self.env.timeout
-        for day in range(days + 1):
-            if day > 0:
-                yield timeout(1)
-            self._depart_until(float(day))
+    def _count_days(self, until: float, before: bool = False) -> None:
+        """The beds in use at each midnight up to `until` (before it, with `before`), each
+        with the stays due by then ended: an event of the calendar per day would cost
+        more than the rest of a thin scenario. A midnight counts after anything else
+        that happens at it (a capacity change admitting from the waiting list), except
+        an arrival exactly at it: that has probability zero."""
+        while self.next_midnight < until or (self.next_midnight == until and not before):
+            self._depart_until(self.next_midnight)
             self.daily.append(self.occupied)
+            self.next_midnight = self.next_midnight + 1 if self.next_midnight < self.last_midnight else math.inf
 
     # --- arrivals -----------------------------------------------------------------
 
@@ -134,6 +138,8 @@ class _Replication:
         counts = state.counts
         peek = event.peek
         while True:
+            if now >= self.next_midnight:
+                self._count_days(now)
             if departures and departures[0][0] <= now:
                 self._depart_until(now)
             counts.arrivals += 1
@@ -245,6 +251,7 @@ class _Replication:
 
     def _set_capacity(self, beds: int, _event: object = None) -> None:
         now = self.env.now
+        self._count_days(now, before=True)
         self._depart_until(now)
         self._track_blocking(now)
         self.capacity = beds
@@ -278,10 +285,9 @@ class _Replication:
         for state in self.streams:
             state.open_window(now)
 
-    def _finish(self, end: float, days: int) -> RepResult:
+    def _finish(self, end: float) -> RepResult:
+        self._count_days(end)
         self._depart_until(end)
-        if len(self.daily) == days:  # SimPy stops before events at the end time itself
-            self.daily.append(self.occupied)
         self._purge_waiting(end)
         self._track_blocking(end)
         self.occupancy.close(end)
@@ -295,7 +301,7 @@ class _Replication:
         if not self.constrained:
             for name in per_stream:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
-        return RepResult(metrics, per_stream, np.asarray(self.daily[: days + 1], dtype=np.int32),
+        return RepResult(metrics, per_stream, np.asarray(self.daily, dtype=np.int32),
                          np.asarray(self.occupancy.time_at),
                          {s.stream.name: s.stays.occupied_bins() for s in self.streams},
                          dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams})
