@@ -87,3 +87,14 @@ def notes(error: BaseException) -> list[str]:
     """What was added to an error on the way up (e.g. where an unfinished run is kept for --resume)."""
     return [f"capsim: {note}" for note in getattr(error, "__notes__", ())]
 
+
+class DamagedResults(CapsimError):
+    """A file of a results or baseline folder is not as capsim writes it (cut short, empty, not
+    text, not a number, a row of the wrong length, too few replications): the check can say
+    neither pass nor fail. The message names the file and, in a CSV file, the line."""
+
+
+class DiskFull(CapsimError):
+    """A results folder could not be written: its disk is full, over quota or read-only. The
+    message names the path, what was kept (the checkpoint of finished replications) and how to
+    free the space."""

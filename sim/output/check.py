@@ -7,12 +7,20 @@ a Welch t-test, Holm-corrected over the metrics; a difference fails only when
 it is both significant and larger than a practical threshold, so a new seed
 passes and a real change in the model does not. The scenario hash is compared
 first, so that a changed scenario is reported as such and not as model drift.
+
+Both tiers and the hash read a folder through `read_results`, the one place that
+knows the files' formats. A damaged file (cut short, not text, a word for a
+number, a row of the wrong length, no replication) is a DamagedResults naming
+the file and line (exit 2): CI must never read a broken baseline as a pass or
+as a regression. A baseline the statistical tier could not fail (one
+replication, an infinite value) is refused as well.
 """
 
 from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -21,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as scipy_stats
 
-from sim.errors import CheckInputError
+from sim.errors import CheckInputError, DamagedResults
 
 DATA_FILES = ("summary.json", "replications.csv", "occupancy.csv", "occupancy_distribution.csv", "stays.csv",
               "scenario.yaml")
@@ -63,18 +71,152 @@ class CheckReport:
         return "\n".join(rows)
 
 
-def _read(folder: Path, name: str) -> str:
+@dataclass(frozen=True)
+class ResultsFolder:
+    """A results folder as the check reads it: every file read whole and as capsim writes it."""
+
+    path: Path
+    summary: dict
+    replications: dict[str, np.ndarray]
+    """{column: values over replications}, NaN where a metric is undefined (an empty cell)."""
+    count: int
+    """How many replications."""
+    texts: dict[str, str]
+    """The text of each file read."""
+
+
+def read_results(folder: Path, *, every_file: bool = False) -> ResultsFolder:
+    """summary.json and replications.csv of `folder` (with `every_file`, every data file), checked.
+
+    Raises
+    ------
+    CheckInputError
+        A file is missing.
+    DamagedResults
+        A file is not as capsim writes it (the message names the file and line).
+    """
+    names = DATA_FILES if every_file else ("summary.json", "replications.csv")
+    texts = {name: _text(folder, name) for name in names}
+    for name in names:
+        if name.endswith(".csv") and name != "replications.csv":
+            _csv_rows(folder / name, texts[name])
+    replications, count = _replications(folder / "replications.csv", texts["replications.csv"])
+    return ResultsFolder(folder, _summary(folder / "summary.json", texts["summary.json"]), replications, count, texts)
+
+
+def _text(folder: Path, name: str) -> str:
     path = folder / name
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise CheckInputError(f"{path}: no such file (is {folder} a capsim results folder?)") from None
+    except IsADirectoryError:
+        raise DamagedResults(f"{path}: a directory, where capsim writes a file") from None
+    except OSError as err:
+        raise DamagedResults(f"{path}: cannot be read ({err.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DamagedResults(f"{path}:{_place(data, err.start)}: not UTF-8 text (byte 0x{data[err.start]:02x}): "
+                             "the file is damaged or was not written by capsim") from None
+    if "\x00" in text:
+        raise DamagedResults(f"{path}:{_place(data, data.index(0))}: a NUL byte: the file holds binary data, "
+                             "not text (damaged)")
+    return text
+
+
+def _place(data: bytes, index: int) -> str:
+    """LINE:COLUMN (1-based; the column in bytes) of the byte at `index`."""
+    line, column = data.count(b"\n", 0, index) + 1, index - data.rfind(b"\n", 0, index)
+    return f"{line}:{column}"
+
+
+def _summary(path: Path, text: str) -> dict:
+    if not text.strip():
+        raise DamagedResults(f"{path}: empty file (capsim writes the run's summary there)")
+    try:
+        summary = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DamagedResults(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err.msg} "
+                             "(the file is damaged or cut short)") from None
+    except RecursionError:
+        raise DamagedResults(f"{path}: not a capsim summary (nested too deeply)") from None
+    if not isinstance(summary, dict):
+        raise DamagedResults(f"{path}: expected a JSON object, found {_JSON_KINDS.get(type(summary), 'a value')}")
+    for key in ("scenario", "scenario_sha256"):
+        if key not in summary:
+            raise DamagedResults(f"{path}: no {key!r} key (the name and hash of the scenario that made the results)")
+        if not isinstance(summary[key], str):
+            raise DamagedResults(f"{path}: {key}: expected a string, found "
+                                 f"{_JSON_KINDS.get(type(summary[key]), 'a value')}")
+    return summary
+
+
+_JSON_KINDS = {list: "an array", dict: "an object", str: "a string", int: "a number", float: "a number",
+               bool: "true or false", type(None): "null"}
+
+
+def _csv_rows(path: Path, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the rows (with their line numbers) of a CSV file whose rows are all whole."""
+    if not text:
+        raise DamagedResults(f"{path}: empty file (capsim writes a header line at least)")
+    if not text.endswith("\n"):
+        raise DamagedResults(f"{path}:{text.count(chr(10)) + 1}: the last line ends without a line break: "
+                             "the file was cut short")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as err:
+        raise DamagedResults(f"{path}:{reader.line_num}: not CSV ({err})") from None
+    if not header:
+        raise DamagedResults(f"{path}:1: an empty line, where the header should be")
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise DamagedResults(f"{path}:1: column {_shown(twice[0])} appears twice in the header")
+    for line, row in rows:
+        if len(row) != len(header):
+            raise DamagedResults(f"{path}:{line}: expected {len(header)} columns, found {len(row)}")
+    return header, rows
+
+
+def _replications(path: Path, text: str) -> tuple[dict[str, np.ndarray], int]:
+    """replications.csv: one row per replication, in order, every cell a finite number or empty (undefined)."""
+    header, rows = _csv_rows(path, text)
+    if header[0] != "replication":
+        raise DamagedResults(f"{path}:1: the first column is {_shown(header[0])}, expected 'replication'")
+    if not rows:
+        raise DamagedResults(f"{path}: no replication (the header line only): there is nothing to compare")
+    values = np.empty((len(rows), len(header) - 1))
+    for index, (line, row) in enumerate(rows):
+        if row[0] != str(index):
+            raise DamagedResults(f"{path}:{line}: replication {row[0] or '(empty)'}, expected {index} "
+                                 "(one row per replication, in order)")
+        values[index] = [_cell(path, line, column, cell) for column, cell in zip(header[1:], row[1:])]
+    return {column: values[:, i] for i, column in enumerate(header[1:])}, len(rows)
+
+
+def _cell(path: Path, line: int, column: str, cell: str) -> float:
+    if cell == "":
+        return math.nan  # undefined in this replication (nobody asked for a bed, no stay ended)
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DamagedResults(f"{path}:{line}: {column}: {_shown(cell)} is not a number") from None
+    if not math.isfinite(value):
+        raise DamagedResults(f"{path}:{line}: {column}: {_shown(cell)} is not a finite number "
+                             "(capsim writes an undefined value as an empty cell)")
+    return value
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A value of a damaged file, quoted, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def scenario_changed(new: Path, baseline: Path) -> str | None:
     """A message when the two folders come from different scenarios, else None."""
-    new_summary = json.loads(_read(new, "summary.json"))
-    old_summary = json.loads(_read(baseline, "summary.json"))
+    new_summary, old_summary = read_results(new).summary, read_results(baseline).summary
     if new_summary["scenario_sha256"] != old_summary["scenario_sha256"]:
         return (f"the scenario changed ({old_summary['scenario']} {old_summary['scenario_sha256'][:12]} -> "
                 f"{new_summary['scenario']} {new_summary['scenario_sha256'][:12]}): this is a new scenario, "
@@ -84,9 +226,10 @@ def scenario_changed(new: Path, baseline: Path) -> str | None:
 
 def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: int = 40) -> CheckReport:
     """Byte-identical data files; a unified diff of the first differences otherwise."""
+    old_folder, new_folder = read_results(baseline, every_file=True), read_results(new, every_file=True)
     messages = []
     for name in DATA_FILES:
-        old_text, new_text = _read(baseline, name), _read(new, name)
+        old_text, new_text = old_folder.texts[name], new_folder.texts[name]
         if old_text != new_text:
             diff = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(),
                                              f"{baseline / name}", f"{new / name}", n=context_lines, lineterm=""))
@@ -95,16 +238,6 @@ def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: in
                 shown.append(f"... ({len(diff) - max_lines} more diff lines)")
             messages.append(f"{name} differs:\n" + "\n".join(shown))
     return CheckReport("exact", not messages, messages)
-
-
-def read_replications(folder: Path) -> dict[str, np.ndarray]:
-    """replications.csv as {column: values over replications} (empty cells as NaN)."""
-    reader = csv.DictReader(_read(folder, "replications.csv").splitlines())
-    columns: dict[str, list[float]] = {name: [] for name in reader.fieldnames or () if name != "replication"}
-    for row in reader:
-        for name in columns:
-            columns[name].append(float(row[name]) if row[name] != "" else math.nan)
-    return {name: np.asarray(values) for name, values in columns.items()}
 
 
 def welch_p_value(a: np.ndarray, b: np.ndarray) -> float:
@@ -133,7 +266,13 @@ def check_statistical(new: Path, baseline: Path, alpha: float = 0.01, rel_tol: f
                       abs_tol: float = 1e-3) -> CheckReport:
     """Welch t-test per metric (system-wide and per stream), Holm over the metrics;
     a regression is significant at `alpha` and beyond max(rel_tol x |baseline mean|, abs_tol)."""
-    old_columns, new_columns = read_replications(baseline), read_replications(new)
+    old_folder, new_folder = read_results(baseline), read_results(new)
+    for folder in (old_folder, new_folder):
+        if folder.count < 2:
+            raise DamagedResults(f"{folder.path / 'replications.csv'}: {folder.count} replication; the statistical "
+                                 "tier needs at least 2 on each side (a spread to test against): run more "
+                                 "replications, or use --tier exact")
+    old_columns, new_columns = old_folder.replications, new_folder.replications
     messages = []
     missing = sorted(set(old_columns) ^ set(new_columns))
     if missing:

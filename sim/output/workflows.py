@@ -121,10 +121,10 @@ def sweep_to_folder(points: Sequence[SweepPoint], out: str | Path, *, replicatio
         checkpoint = _checkpoint(staging, plan, resume, on_resume)
         runs = sweep(points, replications=replications, seed=seed, checkpoint=checkpoint, jobs=jobs,
                      scheduler=scheduler)
-        checkpoint.discard()
         _fill_study_folder(staging, {"sweep.csv": sweep_csv(points, runs)},
                            {point.label: results for point, results in zip(points, runs)},
                            command=command, jobs=jobs, finish=finish)
+        checkpoint.discard()  # only now: a full disk while writing keeps the finished replications
     return runs
 
 
