@@ -133,3 +133,51 @@ def test_results_show_the_merged_whole(tmp_path):
     assert written == load_scenario(alt)
     assert "extends" not in (out / "scenario.yaml").read_text()
     assert [s.name for s in written.streams] == ["police", "prison"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("streams:\n  - name: polise\n    arrivals: {rate: 2}\n",
+     "3:5: streams[0].name: no stream named 'polise' in the base (did you mean 'police'?); "
+     "a new stream needs origins too"),
+    ("streams:\n  - name: police\n    origins:\n      - {name: nera, share: 1}\n",
+     "5:10: streams[0].origins[0].name: no origin named 'nera' in the base (did you mean 'near'?); "
+     "a new origin needs return_probability and time_to_return too"),
+    ("capacity:\n  changes:\n    - {name: extensoin, beds: 130}\n",
+     "4:8: capacity.changes[0].name: no capacity change named 'extensoin' in the base (did you mean "
+     "'extension'?); a new capacity change needs at too"),
+    ("streams:\n  - name: airport\n    screened_out: 0.1\n",
+     "3:5: streams[0].name: no stream named 'airport' in the base (it has police, prison); "
+     "a new stream needs arrivals and origins too"),
+], ids=["stream", "origin", "capacity change", "no close name"])
+def test_an_incomplete_item_whose_name_the_base_lacks_is_a_misspelt_name(tmp_path, override, message):
+    """A new stream, origin or capacity change must be complete; an incomplete one that matches
+    nothing in the base is a misspelling, reported at its name in the user's file (not as
+    'streams[2].arrivals: is required' at an index of the merged list)."""
+    write(tmp_path, "base.yaml", BASE)
+    alt = write(tmp_path, "alt.yaml", "extends: base.yaml\n" + override)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(alt)
+    assert caught.value.problems == [f"{alt}:{message}"]
+
+
+def test_removing_a_misspelt_name_suggests_the_base_name(tmp_path):
+    write(tmp_path, "base.yaml", BASE)
+    alt = write(tmp_path, "alt.yaml", "extends: base.yaml\nstreams:\n  - {name: prisn, remove: true}\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(alt)
+    assert caught.value.problems == [f"{alt}:3:19: streams[0].remove: nothing named 'prisn' in the base's "
+                                     "streams to remove (did you mean 'prison'?)"]
+
+
+def test_a_chain_of_extends_is_followed_up_to_its_limit_and_refused_beyond(tmp_path):
+    from sim.scenario.loading import MAX_CHAIN
+
+    write(tmp_path, "f1.yaml", BASE)
+    for n in range(2, MAX_CHAIN + 2):
+        write(tmp_path, f"f{n}.yaml", f"name: f{n}\nextends: f{n - 1}.yaml\n")
+    assert load_scenario(tmp_path / f"f{MAX_CHAIN}.yaml").name == f"f{MAX_CHAIN}"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / f"f{MAX_CHAIN + 1}.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{tmp_path / 'f2.yaml'}:2:1: extends: 'f1.yaml' would make a chain of more than "
+                              f"{MAX_CHAIN} scenarios"), problem

@@ -8,8 +8,8 @@ Modules, each importing only those listed before it: `durations` (units),
 `distributions` (time distributions), `uncertain` (uncertain rates and
 probabilities), `paths` (dotted key paths), `schema` (the models and their
 JSON Schema), `places` (where each key was written), `messages` (errors in
-the planner's words), `checks` (rules that span several keys), `loading`
-(YAML, `extends:`).
+the planner's words), `checks` (rules that span several keys), `yaml_reading`
+(a file read into YAML data within bounds), `loading` (`extends:`, validation).
 """
 
 from sim.scenario.loading import load_scenario, parse_scenario, scenario_from_data, scenario_yaml

@@ -1,32 +1,38 @@
 """Reading a scenario: YAML with line numbers, `extends:` merged, then validated.
 
-`load_scenario` reads a file, `parse_scenario` text; both resolve `extends:`
-(a base scenario that this one overrides) and hand the merged data to
+`load_scenario` reads a file, `parse_scenario` text (both through the bounded
+reader, `yaml_reading`); both resolve `extends:` (a base scenario that this one
+overrides, at most `MAX_CHAIN` in a row) and hand the merged data to
 `scenario_from_data`, which reports every problem at once, each at the file
-and line it was written at (base or override).
+and line it was written at (base or override). An item of a merged list whose
+name the base lacks is a new item only if it is complete: else it is a
+misspelt name, reported with a did-you-mean.
 """
 
 from __future__ import annotations
 
+import difflib
 import io
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from sim.errors import ScenarioError
 from sim.scenario.checks import cross_check
-from sim.scenario.messages import dotted, line_order, located, schema_problems
+from sim.scenario.messages import dotted, echo, line_order, located, schema_problems, shorten
 from sim.scenario.places import copy_place, mark_source, place
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import CapacityChange, Origin, Scenario, Stream
+from sim.scenario.yaml_reading import Unreadable, parse_yaml, read_text
 
-EXTENSION_PREFIX = "x-"
-"""Top-level keys starting with it are ignored: a place for YAML anchors (&name) that streams share."""
+MAX_CHAIN = 20
+"""The most scenario files in a row of `extends:` (the shipped library needs 2)."""
 
-_MERGED_BY_NAME = ("streams", "origins", "changes")
-"""Lists whose items an extending scenario merges by `name` (or removes with `remove: true`)."""
+_MERGED_BY_NAME: dict[str, tuple[str, type[BaseModel]]] = {
+    "streams": ("stream", Stream), "origins": ("origin", Origin), "changes": ("capacity change", CapacityChange)}
+"""Lists whose items an extending scenario merges by `name` (or removes with `remove: true`):
+what one item is called, and the model that says which keys a new item needs."""
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -37,13 +43,17 @@ def load_scenario(path: str | Path) -> Scenario:
     ScenarioError
         With one line per problem: ``file:line:col: key.path: what is wrong``.
     """
-    return scenario_from_data(*_load_extended(Path(path), ()))
+    try:
+        text = read_text(Path(path), str(path))
+    except Unreadable as err:
+        raise ScenarioError([f"{shorten(str(path), 200)}: {err}"]) from None
+    return scenario_from_data(*_load_extended(Path(path), text, ()))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario text; `source` names it in error messages (`extends`
     is resolved relative to the current folder)."""
-    data = _parse_yaml(text, source)
+    data = parse_yaml(text, source)
     return scenario_from_data(*_extended(data, source, Path("."), (source,)))
 
 
@@ -74,37 +84,19 @@ def scenario_yaml(scenario: Scenario) -> str:
     return buffer.getvalue()
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([f"{path}: no such file"]) from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as err:
-        raise ScenarioError([f"{path}: cannot read the scenario ({err.__class__.__name__}: {err})"]) from None
-
-
-def _parse_yaml(text: str, source: str) -> dict:
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as err:
-        opened = str(err.context or "").startswith("while scanning a quoted scalar")
-        mark = (err.context_mark if opened else None) or err.problem_mark or err.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ScenarioError([f"{where}: not valid YAML: {err.problem or err.context}"]) from None
-    except Exception as err:  # ruamel raises a few unmarked errors (e.g. bad characters)
-        raise ScenarioError([f"{source}: not valid YAML: {err}"]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([f"{source}:1:1: a scenario must be a mapping of keys (version, name, ...)"])
-    for key in [k for k in data if isinstance(k, str) and k.startswith(EXTENSION_PREFIX)]:
-        del data[key]
-    return data
-
-
-def _load_extended(path: Path, chain: tuple[str, ...]) -> tuple[dict, str]:
-    """A scenario file's data with its `extends` chain merged in, and its name for messages."""
+def _load_extended(path: Path, text: str, chain: tuple[str, ...]) -> tuple[dict, str]:
+    """A scenario file's data (its `text`) with its `extends` chain merged in, and its name for messages."""
     source = str(path)
-    return _extended(_parse_yaml(_read(path), source), source, path.parent, chain + (str(path.resolve()),))
+    return _extended(parse_yaml(text, source), source, path.parent, chain + (_resolved(path),))
+
+
+def _resolved(path: Path) -> str:
+    """The path's real location, to recognise a loop of `extends:` (a path that cannot be
+    resolved is kept as written: reading it says what is wrong)."""
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL character, a name too long
+        return str(path)
 
 
 def _extended(data: dict, source: str, folder: Path, chain: tuple[str, ...]) -> tuple[dict, str]:
@@ -117,12 +109,21 @@ def _extended(data: dict, source: str, folder: Path, chain: tuple[str, ...]) -> 
     if not isinstance(base_name, str) or not base_name.strip():
         raise ScenarioError([located(source, data, ("extends",), "expected the path of a scenario file")])
     base_path = folder / base_name
-    if str(base_path.resolve()) in chain:
+    if _resolved(base_path) in chain:
         loop = " -> ".join([*(Path(c).name for c in chain), base_path.name])
-        raise ScenarioError([located(source, data, ("extends",), f"extends itself in a loop ({loop})")])
-    if not base_path.is_file():
-        raise ScenarioError([located(source, data, ("extends",), f"no such file: {base_path}")])
-    base, _ = _load_extended(base_path, chain)
+        raise ScenarioError([located(source, data, ("extends",), f"extends itself in a loop ({shorten(loop, 200)})")])
+    if len(chain) >= MAX_CHAIN:
+        names = [Path(c).name for c in chain]
+        raise ScenarioError([located(source, data, ("extends",), (
+            f"{echo(base_name)} would make a chain of more than {MAX_CHAIN} scenarios, each extending the next "
+            f"({' -> '.join(names[:2])} -> ... -> {' -> '.join(names[-2:])} -> {shorten(base_path.name)}); "
+            f"capsim follows at most {MAX_CHAIN}"))])
+    try:
+        text = read_text(base_path, str(base_path))
+    except Unreadable as err:
+        raise ScenarioError([located(source, data, ("extends",), f"{err}: {shorten(str(base_path), 200)}")]) \
+            from None
+    base, _ = _load_extended(base_path, text, chain)
     problems: list[str] = []
     merged = _merge(base, data, (), source, problems)
     del merged["extends"]
@@ -155,10 +156,10 @@ def _merge_named(base: list, override: list, loc: tuple, source: str, problems: 
     for i, item in enumerate(base):
         merged.append(item)
         places.append((base, i))
-    named = {item.get("name"): k for k, item in enumerate(merged) if isinstance(item, dict) and item.get("name")}
+    named = {name: k for k, item in enumerate(merged) if (name := _name(item))}
     removed = []
     for i, item in enumerate(override):
-        name = item.get("name") if isinstance(item, dict) else None
+        name = _name(item)
         if name is not None and name in named:
             k = named[name]
             if item.get("remove") is True:
@@ -168,7 +169,12 @@ def _merge_named(base: list, override: list, loc: tuple, source: str, problems: 
                 places[k] = (override, i)
         elif isinstance(item, dict) and item.get("remove") is True:
             problems.append(f"{place(source, override, (i, 'remove'))}: {dotted(loc + (i, 'remove'))}: "
-                            f"nothing named {name!r} in the base's {loc[-1]} to remove")
+                            f"nothing named {echo(name)} in the base's {loc[-1]} to remove{_guess(name, named)}")
+        elif name is not None and (lacking := _lacking(loc[-1], item)):
+            word, _ = _MERGED_BY_NAME[loc[-1]]
+            known = _guess(name, named) or (f" (it has {shorten(', '.join(named), 200)})" if named else "")
+            problems.append(f"{place(source, override, (i, 'name'))}: {dotted(loc + (i, 'name'))}: no {word} "
+                            f"named {echo(name)} in the base{known}; a new {word} needs {' and '.join(lacking)} too")
         else:
             merged.append(item)
             places.append((override, i))
@@ -178,3 +184,22 @@ def _merge_named(base: list, override: list, loc: tuple, source: str, problems: 
             kept.append(item)
             copy_place(kept, len(kept) - 1, *places[k])
     return kept
+
+
+def _lacking(list_name: str, item: dict) -> list[str]:
+    """The keys a new item of the list needs and `item` lacks."""
+    _, model = _MERGED_BY_NAME[list_name]
+    return [field.alias or key for key, field in model.model_fields.items()
+            if field.is_required() and (field.alias or key) not in item]
+
+
+def _name(item) -> str | None:
+    """The name an item of a merged list is matched by (a name that is not text matches nothing)."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _guess(name: str | None, named: dict[str, int]) -> str:
+    """' (did you mean ...?)' for a name close to one of the base's, else ''."""
+    guess = difflib.get_close_matches(name, list(named), n=1) if name else []
+    return f" (did you mean {echo(guess[0])}?)" if guess else ""

@@ -21,8 +21,15 @@ from sim.scenario.places import place
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertain import UNCERTAIN_FORMS
 
+ECHO_LIMIT = 60
+"""The most characters of a value a message echoes (a value may be megabytes long)."""
+MESSAGE_LIMIT = 1000
+"""The most characters of one problem's message, whatever it quotes."""
+
 _PYDANTIC_PHRASES = [
     (re.compile(r"^Input should be "), "must be "),
+    (re.compile(r"^(String|List) should "), "must "),
+    (re.compile(r"^Keys should be strings$"), "a key must be a word, not a list or a mapping"),
     (re.compile(r"^Value error, "), ""),
     (re.compile(r"^Field required$"), "is required"),
     (re.compile(r"^Extra inputs are not permitted$"), "unknown key"),
@@ -44,12 +51,20 @@ def _describe(source: str, data, error: dict) -> str:
         message = f"unknown distribution {tag!r} (expected one of: {', '.join(FAMILIES)})"
     elif kind == "union_tag_not_found":
         message = f"a distribution needs `dist` (one of: {', '.join(FAMILIES)})"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = _mapping_expected(loc, _value_at(data, _data_path(data, loc), error.get("input")))
+    elif kind == "list_type":
+        message = (f"expected a list, each item on a line of its own that starts with '- ', indented below it; "
+                   f"found {_kind_of(_value_at(data, _data_path(data, loc), error.get('input')))}")
+    elif kind == "string_pattern_mismatch" and _name_rule(error.get("ctx", {}).get("pattern", "")):
+        message = _name_rule(error["ctx"]["pattern"], _value_at(data, _data_path(data, loc), error.get("input")))
     else:
         message = error["msg"]
         for pattern, replacement in _PYDANTIC_PHRASES:
             message = pattern.sub(replacement, message)
+        message = _QUOTED.sub(_cut_quoted, message)  # values the validators quote, e.g. 'x' * 10**6
         if kind == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
+            message = f"unknown key {echo(loc[-1])}"
             allowed = [key for key in _allowed_keys(loc) if key != loc[-1]]
             guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             if guess:
@@ -58,9 +73,69 @@ def _describe(source: str, data, error: dict) -> str:
                 message += f" (expected one of: {', '.join(allowed)})"
         value = _value_at(data, _data_path(data, loc), error.get("input"))
         if kind not in ("missing", "extra_forbidden") and isinstance(value, (int, float, str, bool)) \
-                and repr(value) not in message:
-            message += f" (got {value!r})" if isinstance(value, str) else f" (got {value})"
+                and echo(value) not in message:
+            message += f" (got {echo(value)})"
     return located(source, data, _data_path(data, loc), message)
+
+
+_QUOTED = re.compile(rf"(['\"])([^'\"]{{{ECHO_LIMIT + 1},}})\1")
+
+
+def _cut_quoted(match: re.Match) -> str:
+    quote, text = match.groups()
+    return f"{quote}{text[:ECHO_LIMIT]}...{quote} ({len(text):,} characters)"
+
+
+def _mapping_expected(loc: tuple, value) -> str:
+    """What a model's wrong value is told: keys were expected, most often lost to indentation."""
+    keys = _allowed_keys(loc + ("",))
+    expected = f"a mapping of keys ({', '.join(keys)})" if keys else "a mapping of keys"
+    if value is None:
+        return f"is empty: expected {expected} on the lines below it, indented further than it"
+    return (f"expected {expected}, each on a line of its own indented below it (or {{key: value, ...}}), "
+            f"not {_kind_of(value)}")
+
+
+def _kind_of(value) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"the text {echo(value)}" if isinstance(value, str) else f"the value {echo(value)}"
+
+
+_CHARACTER_CLASSES = re.compile(r"^\^\[([^\]]+)\]\[([^\]]+)\]\*\$$")
+
+
+def _name_rule(pattern: str, value=None) -> str:
+    """A name's pattern (^[first][rest]*$) in words, with the character of `value` that breaks it."""
+    match = _CHARACTER_CLASSES.match(pattern)
+    if not match:
+        return ""
+    first, rest = match.groups()
+    rule = f"a name holds only {_characters(rest)}, and starts with {_characters(first, one=True)}"
+    if not isinstance(value, str):
+        return rule
+    allowed = re.match(f"[{first}][{rest}]*", value)
+    position = allowed.end() if allowed else 0
+    if position >= min(len(value), ECHO_LIMIT):  # fine, or broken beyond what the message shows
+        return rule
+    where = "may not start a name" if position == 0 else "may not be part of a name"
+    return f"{echo(value)}: {echo(value[position])} {where} ({rule})"
+
+
+def _characters(character_class: str, one: bool = False) -> str:
+    """A regular expression's character class in words: 'letters, digits, '_' and '-'' (or 'a letter or a digit')."""
+    words = []
+    for span, many, single in (("A-Za-z", "letters", "a letter"), ("0-9", "digits", "a digit")):
+        if span in character_class:
+            words.append(single if one else many)
+            character_class = character_class.replace(span, "")
+    words += [repr(c) for c in character_class]
+    last = " or " if one else " and "
+    return ", ".join(words[:-1]) + last + words[-1] if len(words) > 1 else "".join(words)
 
 
 def _value_at(data, path: tuple, fallback):
@@ -162,12 +237,34 @@ def located(source: str, data, loc: tuple, message: str) -> str:
     """``file:line:col: key.path: message`` for the key at `loc` of `data`
     (just the file when `data` did not come from the YAML loader)."""
     where = place(source, data, loc) if hasattr(data, "lc") else source
-    return f"{where}: {dotted(loc) or '(top level)'}: {message}"
+    return f"{where}: {dotted(loc) or '(top level)'}: {shorten(message, MESSAGE_LIMIT)}"
 
 
 def dotted(loc: tuple) -> str:
     """A key path as the file spells it: ``streams[0].origins[1].share``."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        text += f"[{part}]" if isinstance(part, int) else (f".{shorten(str(part))}" if text else shorten(str(part)))
     return text
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` as a message shows it: control characters escaped, cut at `limit` characters."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
+    return shown if len(text) <= limit else f"{shown}... ({len(text):,} characters)"
+
+
+def echo(value) -> str:
+    """A value as a message quotes it: text in quotes and cut short, numbers as written, a
+    mapping or list by its size (never expanded: behind aliases it may hold millions)."""
+    if isinstance(value, str):
+        quoted = repr(str(value)[:ECHO_LIMIT])
+        return quoted if len(value) <= ECHO_LIMIT else f"{quoted[:-1]}...{quoted[-1]} ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value):,} keys"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value):,} items"
+    try:
+        return shorten(str(value))
+    except ValueError:  # an integer of more digits than Python prints
+        return "a number of thousands of digits"
