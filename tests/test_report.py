@@ -123,8 +123,8 @@ def test_report_content(written):
     assert "Analytic check: not applicable" in text  # a schedule and a waiting list: outside Erlang B
     # dates on the occupancy axis, both maximum detentions on the length of stay figure
     assert "2024-0" in text or "Feb" in text or "Mar" in text
-    assert "maximum detention 30 d (zone)" in text
-    assert "maximum detention 100000 d (airport): off scale" in text
+    assert "maximum detention 30 days (zone)" in text
+    assert "maximum detention 100000 days (airport): off scale" in text
 
 
 def test_report_without_a_start_date(tmp_path):
@@ -304,7 +304,7 @@ def test_compare_report(compared):
     rows = {r["metric"]: r for r in csv_rows(compared / "compare.csv")}
     for metric in ("occupancy_mean", "blocking_probability"):
         assert rows[metric]["significant"] == "true"
-        row = re.search(rf"<tr><td><code>{metric}</code></td>.*?</tr>", text).group(0)
+        row = _row(text, f"<code>{metric}</code>")
         assert row.endswith('<span class="sig">yes</span></td></tr>')
         assert f"<strong>{formatting.for_people(float(rows[metric]['difference']))}</strong>" in row
         figure = _svgs(text)[f"{metric}: alternative − base (95% intervals)"]
@@ -416,3 +416,260 @@ def test_report_errors_exit_2_without_a_traceback(tmp_path, monkeypatch):
     assert "pip install 'capsim[report]'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "sweep").exists()  # refused before simulating
 
+
+
+# --- what a planner came for (issue 16) ---------------------------------------------------------
+
+def test_size_report_of_a_capacity_plan_shows_the_plan_at_the_answer(tmp_path):
+    """Each step of the plan with its date, name and beds at the answer, and the shift they all moved by."""
+    path = tmp_path / "plan.yaml"
+    plan = {"beds": 20, "changes": [{"name": "wing_b", "at": "2024-03-01", "beds": 26},
+                                    {"name": "wing_c", "at": 120, "beds": 30}]}
+    path.write_text(to_yaml(scenario_data(name="plan", start="2024-01-01", capacity=plan, **SMALL)), encoding="utf-8")
+    out = tmp_path / "size"
+    _capsim("size", path, "--target", "probability_full<=0.05", "--out", out, "--report")
+    info = json.loads((out / "size.json").read_text(encoding="utf-8"))
+    shift = info["answer"] - 20
+    text = _checked(out, figures=1)
+    plan_section = re.search(r"<h3>The capacity plan at the answer</h3>(.*?)</section>", text, re.S).group(1)
+    assert f"every step of the plan moved by the same {shift:+d} beds" in plan_section
+    for when, name, beds in [("2024-01-01", "at the start", 20), ("2024-03-01", "wing_b", 26),
+                             ("2024-04-30", "wing_c", 30)]:
+        row = re.search(rf"<tr><td>{when} \(day \d+\)</td><td>{name}</td>.*?</tr>", plan_section).group(0)
+        assert f"<td class=\"num\">{beds}</td><td class=\"num\"><strong>{beds + shift}</strong></td>" in row
+    # every count tried is a plan: its steps' beds beside it
+    tried = re.search(r"<h2>Every number of beds tried</h2>(.*?)</section>", text, re.S).group(1)
+    assert f"{20 + shift} / {26 + shift} / {30 + shift}" in tried
+
+
+def _row(text: str, key: str) -> str:
+    """The first table row of a page whose first cell holds `key` (HTML, e.g. '<code>returned</code>')."""
+    for row in re.findall(r"<tr>.*?</tr>", text, re.S):
+        first = re.match(r"<tr><td[^>]*>(.*?)</td>", row, re.S)
+        if first and key in first.group(1):
+            return row
+    raise AssertionError(f"no row for {key}")
+
+
+def test_run_report_shows_counts_and_cost_a_year(written, results_dir):
+    """Counts and cost of the 120-day window, and a year beside them; shares and beds have none."""
+    _, text = written
+    summary = json.loads((results_dir / "summary.json").read_text(encoding="utf-8"))
+    assert "counts and cost are for the whole 120-day window; a year: divided by 0.329 years" in text
+    headline = re.search(r"<h2>Headline results</h2>(.*?)</section>", text, re.S).group(1)
+    assert "<th class=\"num\">a year</th>" in headline
+    for metric in ("returned", "turned_away", "cost", "bed_days"):
+        yearly = formatting.for_people(summary["metrics"][metric]["mean"] * 365.25 / 120)
+        assert f'<td class="num">{yearly}</td>' in _row(headline, f"<code>{metric}</code>"), metric
+    assert _row(headline, "<code>occupancy_mean</code>").endswith('<td class="num"></td></tr>')
+    # per stream: a count's cell says its value a year
+    zone = summary["streams"]["zone"]["returned"]["mean"]
+    per_stream = headline[headline.index("<h3>Per stream</h3>"):]
+    assert f"{formatting.for_people(zone * 365.25 / 120)} a year" in _row(per_stream, "<code>returned</code>")
+
+
+def test_compare_report_shows_differences_a_year(compared):
+    text = (compared / "report.html").read_text(encoding="utf-8")
+    assert "counts and cost are for the whole 150-day window" in text
+    rows = {r["metric"]: r for r in csv_rows(compared / "compare.csv")}
+    yearly = formatting.for_people(float(rows["turned_away"]["difference"]) * 365.25 / 150)
+    differences = re.search(r"<h2>Differences</h2>(.*?)</section>", text, re.S).group(1)
+    assert "difference a year" in differences
+    assert f'<td class="num">{yearly}</td>' in _row(differences, "<code>turned_away</code>")
+
+
+def test_sweep_report_shows_counts_a_year(tmp_path):
+    out = tmp_path / "one"
+    _capsim("sweep", _scenario_file(tmp_path, "one", 20), "--set", "capacity.beds=15,25", "--out", out, "--report")
+    text = (out / "report.html").read_text(encoding="utf-8")
+    table = re.search(r"<h2>Points of the sweep</h2>(.*?)</section>", text, re.S).group(1)
+    assert "<code>turned_away</code> a year" in table and "counts and cost are for the whole 150-day window" in table
+    for row in csv_rows(out / "sweep.csv"):
+        yearly = formatting.for_people(float(row["turned_away_mean"]) * 365.25 / 150)
+        assert yearly in _row(table, row["point"])
+
+
+def test_size_report_shows_a_count_target_a_year(tmp_path):
+    out = tmp_path / "size"
+    _capsim("size", _scenario_file(tmp_path, "count", 20), "--target", "turned_away<=10", "--out", out, "--report")
+    text = (out / "report.html").read_text(encoding="utf-8")
+    tried = re.search(r"<h2>Every number of beds tried</h2>(.*?)</section>", text, re.S).group(1)
+    for row in csv_rows(out / "size.csv"):
+        yearly = formatting.for_people(float(row["turned_away_mean"]) * 365.25 / 150)
+        beds = row["beds"]
+        line = re.search(rf'<tr><td class="num">(?:<strong>{beds}</strong> \(answer\)|{beds})</td>.*?</tr>', tried)
+        assert f"<small>{yearly} a year</small>" in line.group(0)
+
+
+def test_compare_report_shows_each_origin_group(tmp_path):
+    origins = [{"name": "easy", "share": 0.5, "return_probability": 1,
+                "time_to_return": {"dist": "exponential", "mean": 10}},
+               {"name": "hard", "share": 0.5, "return_probability": 0.4,
+                "time_to_return": {"dist": "exponential", "mean": 20}}]
+    streams = [{**scenario_data()["streams"][0], "origins": origins}]
+    files = []
+    for name, beds in (("base", 20), ("more", 25)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(to_yaml(scenario_data(name=name, capacity={"beds": beds}, max_detention=30, streams=streams,
+                                              **SMALL)), encoding="utf-8")
+        files.append(path)
+    out = tmp_path / "compare"
+    _capsim("compare", *files, "--out", out, "--report")
+    text = (out / "report.html").read_text(encoding="utf-8")
+    section = re.search(r"<h3>Per origin group</h3>(.*?)</section>", text, re.S).group(1)
+    for origin in ("easy", "hard"):
+        column = f"s.{origin}.returned"
+        base = [float(r[column]) for r in csv_rows(out / "base" / "replications.csv")]
+        alt = [float(r[column]) for r in csv_rows(out / "more" / "replications.csv")]
+        difference = sum(a - b for a, b in zip(alt, base)) / len(base)
+        row = _row(section, f"<code>{column}</code>")
+        assert f"stays ended by return (s.{origin})" in row
+        assert formatting.for_people(difference) in row
+        assert f'<td class="num">{formatting.for_people(difference * 365.25 / 150)}</td>' in row
+
+
+def planner_scenario():
+    """Named capacity steps inside the measured window, two streams (one with a 5-month maximum), an uncertain
+    return probability and a cost per bed-day."""
+    return scenario_data(
+        name="planner", description="The planner's question", start="2024-01-01", horizon=200, warmup=30,
+        replications=3, seed=3, cost_per_bed_day=100.0,
+        capacity={"beds": 16, "changes": [{"name": "wing_b", "at": "2024-03-31", "beds": 24},
+                                          {"name": "wing_c", "at": "2024-06-29", "beds": 30}]},
+        streams=[
+            {"name": "campaign", "arrivals": {"rate": 0.6}, "max_detention": "5 months",
+             "origins": [{"name": "maghreb", "share": 1, "return_probability": {"beta_from": {"successes": 30,
+                                                                                           "trials": 100}},
+                          "time_to_return": {"dist": "exponential", "mean": 20}}]},
+            {"name": "other", "arrivals": {"rate": 1.0}, "max_detention": 60,
+             "origins": [{"name": "all", "share": 1, "return_probability": 0.9,
+                          "time_to_return": {"dist": "exponential", "mean": 8}}]},
+        ])
+
+
+@pytest.fixture(scope="module")
+def planner_run(tmp_path_factory) -> tuple[Path, str, dict]:
+    """A run of the planner's scenario with its report, and the figures as matplotlib objects by name."""
+    work = tmp_path_factory.mktemp("planner")
+    path = work / "planner.yaml"
+    path.write_text(to_yaml(planner_scenario()), encoding="utf-8")
+    out = work / "run"
+    _capsim("run", path, "--out", out, "--report", "--quiet")
+    figures = {}
+    import sim.report.run_figures as run_figures
+
+    original = run_figures.finish
+
+    def keep(fig, name, label, png):
+        figures[name] = fig
+        return original(fig, name, label, png)
+
+    run_figures.finish = keep
+    try:
+        text = report.report_html(out)
+    finally:
+        run_figures.finish = original
+    return out, text, figures
+
+
+def _section(text: str, heading: str) -> str:
+    return re.search(rf"<h2>{re.escape(heading)}</h2>(.*?)</section>", text, re.S).group(1)
+
+
+def test_run_report_opens_with_what_a_planner_came_for(planner_run):
+    """Sentences generated from summary.json, before any table."""
+    out, text, _ = planner_run
+    # under the title, before any section
+    brief = re.sub(r"\s+", " ", re.search(r'<p class="brief">(.*?)</p>', text, re.S).group(1))
+    assert text.index('<p class="brief">') < text.index("<section")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    occupancy = summary["metrics"]["occupancy_mean"]
+    f = formatting.for_people
+    assert (f"On average {f(occupancy['mean'])} beds are in use (95% interval {f(occupancy['ci95_low'])}–"
+            f"{f(occupancy['ci95_high'])}), while the capacity goes from 16 to 30 beds") in brief, brief
+    full = summary["metrics"]["probability_full"]["mean"]
+    assert f"the centres are full {formatting.percent(full)} of the time" in brief
+    year = 365.25 / 200
+    for stream in ("campaign", "other"):
+        figures = summary["streams"][stream]
+        assert (f"the {stream} stream holds {f(figures['occupancy_mean']['mean'])} beds on average and returns "
+                f"{f(figures['returned']['mean'] * year)} people a year") in brief, (stream, brief)
+    turned_away = summary["metrics"]["turned_away"]["mean"]
+    assert f"{f(turned_away * year)} people a year are turned away" in brief
+    assert f"the bed-days cost {f(summary['metrics']['cost']['mean'] * year)} a year" in brief
+
+
+def test_report_tables_name_metrics_in_words_first(planner_run):
+    _, text, _ = planner_run
+    headline = _section(text, "Headline results")
+    assert "<td>stays ended by return<br><small><code>returned</code></small></td>" in headline
+    uncertain = _section(text, "Uncertain inputs")
+    assert "<td>people turned away<br><small><code>turned_away</code></small></td>" in uncertain
+
+
+def test_uncertain_inputs_table_fits_the_page(planner_run):
+    """Four columns at most, so that the table fits the width of an A4 page."""
+    _, text, _ = planner_run
+    tables = re.findall(r"<table>.*?</table>", _section(text, "Uncertain inputs"), re.S)
+    assert tables and all(table.split("</thead>")[0].count("<th") <= 4 for table in tables)
+
+
+def test_nothing_is_drawn_over_the_bars_of_the_occupancy_distribution(planner_run):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    _, _, figures = planner_run
+    fig = figures["distribution"]
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        assert ax.get_legend() is None and not ax.texts, "a legend or a text box inside the axes covers bars"
+        for legend in fig.legends:
+            assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+
+
+def test_occupancy_distribution_is_drawn_per_capacity_period(planner_run):
+    """Three capacities in the measured window: three panels, each named after its step, none pooled."""
+    _, text, figures = planner_run
+    fig = figures["distribution"]
+    assert len(fig.axes) == 3
+    for ax, (name, beds) in zip(fig.axes, [("at the start", 16), ("wing_b", 24), ("wing_c", 30)]):
+        assert name in ax.get_title() and f"{beds} beds" in ax.get_title()
+        [bars] = [p for p in ax.patches if p.__class__.__name__ == "StepPatch"]
+        values, edges = bars.get_data()[:2]
+        assert max(edge for value, edge in zip(values, edges[1:]) if value > 0) <= beds + 0.5
+    assert "per capacity period" in _section(text, "Occupancy distribution")
+
+
+def test_outcome_bars_show_mean_counts_rounded(planner_run):
+    _, text, _ = planner_run
+    figure = _svgs(text)["Outcomes per stream as stacked bars"]
+    counts = re.findall(r"n = ([^<]*)</text>", figure) or re.findall(r"n = [^\n<]*", figure)
+    assert counts, figure[:2000]
+    assert all(re.fullmatch(r"[\d,]+ \(mean\)", count.strip()) for count in counts), counts
+
+
+def test_length_of_stay_legend_says_the_maximum_as_written(planner_run):
+    _, text, _ = planner_run
+    figure = _svgs(text)["Length of stay per stream as empirical distribution functions"]
+    assert "maximum detention 5 months (campaign)" in figure
+    assert "152.188" not in figure
+
+
+def test_capacity_steps_are_named(planner_run):
+    _, text, _ = planner_run
+    assert "24 from day 90 (2024-03-31): wing_b" in text
+    assert "wing_c" in _svgs(text)["Occupancy over time: mean, 5-95% band, capacity and warm-up"]
+
+
+def test_compare_report_says_what_a_derived_scenario_changes(tmp_path):
+    """An alternative without a description of its own: not its base's description, but what it changes."""
+    base = tmp_path / "base.yaml"
+    base.write_text(to_yaml(scenario_data(name="base", description="Twenty beds", **SMALL)), encoding="utf-8")
+    alt = tmp_path / "more.yaml"
+    alt.write_text("extends: base.yaml\nname: more\ncapacity:\n  beds: 30\n", encoding="utf-8")
+    out = tmp_path / "compare"
+    _capsim("compare", base, alt, "--out", out, "--report")
+    section = _section((out / "report.html").read_text(encoding="utf-8"), "Scenarios compared")
+    row = _row(section, "more")
+    assert "Twenty beds" not in row
+    assert "as base, but: capacity.beds 20 → 30" in row

@@ -2,8 +2,10 @@
 
 `analytic_check` computes a scenario's offered load from the exact expected
 stays and, where the scenario is an M/G/c/c loss system, Erlang B's share
-turned away and mean occupancy; `agreement` is the one rule by which the
-terminal and the report warn that a simulation disagrees with it.
+turned away and mean occupancy; `waiting_check` does the same for a waiting
+list, with Erlang C (M/M/c) or Erlang A (M/M/c+M) where they cover it;
+`agreement` is the one rule by which the terminal and the report warn that a
+simulation disagrees with it.
 """
 
 from __future__ import annotations
@@ -73,11 +75,19 @@ def stream_expected_stay(scenario, stream) -> float:
 
 def outside_loss_model(scenario) -> str | None:
     """Why the scenario's structure is not one M/G/c/c loss system, or None."""
+    return _outside_one_pool(scenario, queue=False)
+
+
+def _outside_one_pool(scenario, *, queue: bool) -> str | None:
+    """Why the scenario is not one stationary pool of beds that every stream turns away from (`queue` False)
+    or waits for (`queue` True), or None."""
     for stream in scenario.streams:
         if stream.arrivals.schedule is not None:
             return f"stream {stream.name}: the arrival rate changes over time (not a stationary Poisson flow)"
-        if stream.when_full == "wait":
+        if stream.when_full == "wait" and not queue:
             return f"stream {stream.name}: people wait for a bed (a queue, not a loss system)"
+        if stream.when_full != "wait" and queue:
+            return f"stream {stream.name}: people are turned away while other streams wait (not one queue)"
         if stream.reserved_beds or stream.max_beds is not None:
             return f"stream {stream.name}: reserved beds or a cap split the beds (not one shared pool)"
     if scenario.capacity.changes:
@@ -106,6 +116,142 @@ def analytic_check(scenario) -> AnalyticCheck:
         reason = (f"inputs are uncertain ({', '.join(uncertain)}): the offered load is at their means; "
                   "for Erlang B run with --fix-inputs")
     return AnalyticCheck(scenario.capacity.beds, loads, stays, reason)
+
+
+TRUNCATION = 1e-6
+"""The share of exponential stays the maximum detention may cut short for theory to call them exponential."""
+
+
+@dataclass(frozen=True)
+class WaitingAnswer:
+    """A waiting list at a number of beds, by Erlang C or Erlang A."""
+
+    probability_wait: float
+    mean_wait: float
+    """Days on the waiting list, over all requests (0 for those admitted at once; those who give up until they
+    do); infinite when the list grows without end."""
+    share_gave_up: float
+
+
+@dataclass(frozen=True)
+class WaitingCheck:
+    """What queueing theory says of a scenario whose streams wait for a bed, or why it cannot say it.
+
+    Covered (`reason` None): one stationary pool of beds; Poisson requests
+    (after screening) at `arrival_rate` a day; exponential stays of mean
+    `mean_stay` days for every stream; nobody gives up (M/M/c, Erlang C) or
+    everyone gives up after an exponential time of mean `mean_patience`
+    (M/M/c+M, Erlang A). Priorities change who waits, not how many.
+    """
+
+    beds: int
+    arrival_rate: float | None
+    mean_stay: float | None
+    mean_patience: float | None
+    reason: str | None
+
+    @property
+    def covered(self) -> bool:
+        return self.reason is None
+
+    @property
+    def model(self) -> str:
+        return "M/M/c, Erlang C" if self.mean_patience is None else "M/M/c+M, Erlang A"
+
+    def at(self, beds: int) -> WaitingAnswer:
+        """The waiting list with `beds` beds."""
+        from sim.analysis.queueing import erlang_a, erlang_c, mmc_mean_wait
+
+        rate, stay = self.arrival_rate, self.mean_stay
+        if rate is None or stay is None:
+            raise ValueError(f"theory does not cover this waiting list ({self.reason})")
+        if rate == 0:  # everyone screened out
+            return WaitingAnswer(0.0, 0.0, 0.0)
+        if self.mean_patience is None:
+            return WaitingAnswer(erlang_c(beds, rate * stay), mmc_mean_wait(beds, rate, stay), 0.0)
+        answer = erlang_a(beds, rate, stay, self.mean_patience)
+        return WaitingAnswer(answer.probability_wait, answer.mean_wait, answer.probability_abandon)
+
+    def beds_for(self, measure: str, target: float) -> int:
+        """The smallest number of beds at which `measure` (a WaitingAnswer field) is at most `target`.
+
+        Every measure falls as beds are added: doubling, then bisection.
+        """
+        def met(beds: int) -> bool:
+            return getattr(self.at(beds), measure) <= target
+
+        if met(0):
+            return 0
+        low, high = 0, 1
+        while not met(high):
+            low, high = high, 2 * high
+        while high - low > 1:  # invariant: low misses, high meets
+            middle = (low + high) // 2
+            low, high = (low, middle) if met(middle) else (middle, high)
+        return high
+
+
+def waiting_check(scenario) -> WaitingCheck | None:
+    """Erlang C or Erlang A for a scenario whose streams wait for a bed; None when nobody waits.
+
+    Uncertain inputs are taken at their means (as `analytic_check` does).
+    """
+    if not any(stream.when_full == "wait" for stream in scenario.streams):
+        return None
+    if scenario.uncertain_inputs():
+        scenario = scenario.at_means()
+    beds = scenario.capacity.beds
+    reason = _outside_one_pool(scenario, queue=True) or _not_exponential(scenario)
+    patience, why = _patience(scenario)
+    reason = reason or why
+    if reason is not None:
+        return WaitingCheck(beds, None, None, None, reason)
+    rate = sum(s.arrivals.rate * (1 - s.screened_out) for s in scenario.streams)
+    stay = scenario.streams[0].origins[0].time_to_return.mean
+    return WaitingCheck(beds, float(rate), float(stay), patience, None)
+
+
+def _not_exponential(scenario) -> str | None:
+    """Why the stays are not one exponential distribution for every stream, or None."""
+    means = set()
+    for stream in scenario.streams:
+        if stream.court_release is not None and stream.court_release.probability > 0:
+            return f"stream {stream.name}: court releases cut stays short, so stays are not exponential"
+        for origin in stream.origins:
+            time = origin.time_to_return
+            if getattr(time, "dist", None) != "exponential":
+                return (f"stream {stream.name}, origin {origin.name}: stays are not exponential (the time to "
+                        f"return is {getattr(time, 'dist', time)}); with waiting, theory has exact answers "
+                        "only for exponential stays")
+            if origin.return_probability < 1:
+                return (f"stream {stream.name}, origin {origin.name}: stays are not exponential (a failed return "
+                        "stays until the maximum detention)")
+            if math.exp(-scenario.stream_max_detention(stream) / time.mean) > TRUNCATION:
+                return (f"stream {stream.name}: stays are not exponential (the maximum detention cuts "
+                        "them short)")
+            means.add(time.mean)
+    if len(means) > 1:
+        return "stays are not exponential with one mean for every stream (M/M/c needs one stay distribution)"
+    return None
+
+
+def _patience(scenario) -> tuple[float | None, str | None]:
+    """(mean patience in days or None for nobody gives up, why theory does not cover the patience or None)."""
+    waits = [stream.max_wait for stream in scenario.streams]
+    if all(wait is None for wait in waits):
+        return None, None
+    if any(wait is None for wait in waits):
+        return None, "some streams give up waiting and others never do (Erlang A needs one patience for all)"
+    if any(isinstance(wait, (int, float)) for wait in waits):
+        return None, ("a fixed maximum wait (max_wait as a duration): theory covers no limit (Erlang C) or an "
+                      "exponential maximum wait (Erlang A)")
+    if not all(getattr(wait, "dist", None) == "exponential" for wait in waits):
+        return None, ("a maximum wait that is not exponential: theory covers no limit (Erlang C) or an "
+                      "exponential maximum wait (Erlang A)")
+    means = {wait.mean for wait in waits}  # every one exponential
+    if len(means) > 1:
+        return None, "streams give up after exponential waits of different means (Erlang A needs one)"
+    return float(means.pop()), None
 
 
 AGREEMENT_LEVEL = 0.99

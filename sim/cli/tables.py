@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
+import math
+
 from sim import metrics
 from sim.analysis.stats import summarise
-from sim.formatting import for_people, interval, stat_interval
+from sim.formatting import for_people, interval, percent, stat_interval
 
 
 def headline_table(results) -> str:
-    """The headline metrics, system-wide and per stream, with 95% intervals."""
+    """The headline metrics, system-wide and per stream, with 95% intervals; counts and cost also a year."""
+    from sim.report.reading import a_year, a_year_note, counted_in_window
+
     summary = results.summary
+    window = summary["horizon_days"]
     lines = [
         f"{summary['scenario']}: {summary['replications']} replications, "
-        f"{summary['horizon_days']:g} days measured after {summary['warmup_days']:g} days of warm-up",
+        f"{window:g} days measured after {summary['warmup_days']:g} days of warm-up",
+        a_year_note(window),
         "",
     ]
-    lines.append(f"{'metric':<40} {'mean':>12}  {'95% interval':>25}")
+    lines.append(f"{'metric':<40} {'mean in the window':>18}  {'95% interval':>25}  {'a year':>10}")
     for name in metrics.HEADLINE:
         stat = summary["metrics"].get(name)
         if stat is not None and stat["mean"] is not None:
-            lines.append(f"{metrics.label(name):<40} {for_people(stat['mean']):>12}  {stat_interval(stat):>25}")
+            yearly = f"  {for_people(a_year(stat['mean'], window)):>10}" if counted_in_window(name) else ""
+            lines.append(f"{metrics.label(name):<40} {for_people(stat['mean']):>18}  {stat_interval(stat):>25}"
+                         + yearly)
     if len(results.stream_names) > 1:
-        lines += ["", "per stream (mean): " + ", ".join(metrics.label(m) for m in metrics.STREAM_HEADLINE)]
-        for name, stream in summary["streams"].items():
-            values = [stream[m]["mean"] for m in metrics.STREAM_HEADLINE]
-            lines.append(f"  {name:<30} " + "  ".join(f"{for_people(v):>10}" for v in values))
+        counted = [m for m in metrics.STREAM_HEADLINE if counted_in_window(m)]
+        for title, columns, scale in [("mean in the window", metrics.STREAM_HEADLINE, None),
+                                      ("a year", counted, window)]:
+            lines += ["", f"per stream, {title}: " + ", ".join(metrics.label(m) for m in columns)]
+            for name, stream in summary["streams"].items():
+                values = [stream[m]["mean"] if scale is None else a_year(stream[m]["mean"], scale) for m in columns]
+                lines.append(f"  {name:<30} " + "  ".join(f"{for_people(v):>10}" for v in values))
     return "\n".join(lines)
 
 
@@ -56,40 +67,76 @@ def analytic_comparison(results) -> str:
 
 
 def comparison_table(comparison) -> str:
+    """The paired differences of the headline metrics, then of the outcomes per origin group; counts and cost
+    also a year."""
+    from sim.report.reading import origin_differences, windows_note
+
     base = comparison.base
+    windows = {r.scenario.name: r.scenario.horizon for r in [base, *comparison.alternatives]}
     lines = [
         f"{alt.scenario.name} - {base.scenario.name}: paired differences over {len(base.replications)} "
         f"replications (* = the 95% interval excludes zero)"
         for alt in comparison.alternatives
     ]
-    lines.append(f"\n{'scenario':<24} {'metric':<28} {'base':>10} {'alt':>10} {'difference':>11}  {'95% interval':>24}")
-    for d in comparison.differences:
-        if d.metric in metrics.HEADLINE:
-            lines.append(
-                f"{d.scenario:<24} {d.metric:<28} {for_people(d.base_mean):>10} {for_people(d.alt_mean):>10} "
-                f"{for_people(d.difference):>11}{'*' if d.significant else ' '} "
-                f"{interval(d.ci95_low, d.ci95_high):>24}"
-            )
+    lines.append(windows_note(windows))
+    by_origin = [d for alt in comparison.alternatives
+                 for d in origin_differences(alt.scenario.name, _origin_values(base), _origin_values(alt))]
+    width = max([28] + [len(d.metric) for d in by_origin])
+    header = (f"{'scenario':<24} {'metric':<{width}} {'base':>10} {'alt':>10} {'difference':>11}  "
+              f"{'95% interval':>24}  {'difference a year':>17}")
+    lines += ["", header]
+    lines += [_difference_line(d, width, windows[base.scenario.name], windows[d.scenario])
+              for d in comparison.differences if d.metric in metrics.HEADLINE]
+    if by_origin:
+        lines += ["", "per origin group (outcomes of the stays of each group, paired):", header]
+        lines += [_difference_line(d, width, windows[base.scenario.name], windows[d.scenario]) for d in by_origin]
     return "\n".join(lines)
 
 
+def _origin_values(results) -> dict[str, list[float]]:
+    """A run's outcomes per origin group by STREAM.ORIGIN.METRIC, each over replications."""
+    return {f"{stream}.{origin}.{metric}": values for stream in results.stream_names
+            for origin, outcomes in results.origin_values(stream).items() for metric, values in outcomes.items()}
+
+
+def _difference_line(d, width: int, base_window: float, alt_window: float) -> str:
+    """A row of the comparison table: means, the difference and its interval, and a count's difference a year."""
+    from sim.report.reading import a_year, counted_in_window
+
+    line = (f"{d.scenario:<24} {d.metric:<{width}} {for_people(d.base_mean):>10} {for_people(d.alt_mean):>10} "
+            f"{for_people(d.difference):>11}{'*' if d.significant else ' '} {interval(d.ci95_low, d.ci95_high):>24}")
+    if counted_in_window(d.metric):
+        alt, was = a_year(d.alt_mean, alt_window), a_year(d.base_mean, base_window)
+        line += f"  {for_people(alt - was if alt is not None and was is not None else None):>17}"
+    return line
+
+
 def sweep_table(points, runs) -> str:
-    """One row per point: its settings and the sweep columns of the registry, then what they mean."""
+    """One row per point: its settings, the sweep columns of the registry and counts and cost a year,
+    then what they mean."""
+    from sim.report.reading import A_YEAR_COLUMNS, a_year, windows_note
+
     parameters = list(points[0].settings)
-    columns = [(m, _sweep_heading(m), max(10, len(_sweep_heading(m)))) for m in metrics.SWEEP_HEADLINE]
+    columns = [(m, _sweep_heading(m), max(10, len(_sweep_heading(m))), False) for m in metrics.SWEEP_HEADLINE]
+    columns += [(m, f"{m} a year", max(10, len(m) + 7), True) for m in A_YEAR_COLUMNS
+                if all(results.summary["metrics"].get(m, {}).get("mean") is not None for results in runs)]
     lines = [
         f"{'point':<10} "
         + " ".join(f"{p.split('.')[-1]:>16}" for p in parameters)
-        + "".join(f" {heading:>{width}}" for _, heading, width in columns)
+        + "".join(f" {heading:>{width}}" for _, heading, width, _ in columns)
     ]
     for point, results in zip(points, runs):
         summary = results.summary["metrics"]
+        window = results.summary["horizon_days"]
         lines.append(
             f"{point.label:<10} "
             + " ".join(f"{point.settings[p]!s:>16}" for p in parameters)
-            + "".join(f" {for_people(summary[m]['mean']):>{width}}" for m, _, width in columns)
+            + "".join(f" {for_people(a_year(summary[m]['mean'], window) if yearly else summary[m]['mean']):>{width}}"
+                      for m, _, width, yearly in columns)
         )
-    lines.append("\n" + "; ".join(f"{heading}: {metrics.label(m)}" for m, heading, _ in columns))
+    lines.append("\n" + "; ".join(f"{heading}: {metrics.label(m)}" for m, heading, _, yearly in columns
+                                   if not yearly))
+    lines.append(windows_note({point.label: results.summary["horizon_days"] for point, results in zip(points, runs)}))
     return "\n".join(lines)
 
 
@@ -99,7 +146,9 @@ def _sweep_heading(metric: str) -> str:
 
 
 def size_text(sizing) -> str:
-    """The answer of `capsim size` and the targets' values at it and one bed below."""
+    """The answer of `capsim size` and the targets' values at it and one bed below (a count also a year)."""
+    from sim.report.reading import a_year, counted_in_window, window_words
+
     lines = []
     if sizing.analytic_start is not None:
         lines.append(f"Erlang B start: {sizing.analytic_start} beds")
@@ -112,15 +161,26 @@ def size_text(sizing) -> str:
                 shown = []
                 for target in sizing.targets:
                     stat = summarise(target.values(results))
-                    shown.append(f"{target.metric} {for_people(stat['mean'])} {stat_interval(stat)}")
+                    text = f"{target.metric} {for_people(stat['mean'])} {stat_interval(stat)}"
+                    if counted_in_window(target.metric):
+                        window = results.scenario.horizon
+                        text += f" in the {window_words(window)} ({for_people(a_year(stat['mean'], window))} a year)"
+                    shown.append(text)
                 lines.append(f"  at {beds} beds: " + "; ".join(shown))
+    if sizing.is_plan:
+        from sim.studies.size import shift_sentence
+
+        lines += ["", f"the capacity plan at the answer: {shift_sentence(sizing.shift)}"]
+        for step in sizing.plan:
+            lines.append(f"  {step.when:<24} {step.label:<32} {step.beds:>6,} beds (written {step.beds_written:,})")
     return "\n".join(lines)
 
 
 def theory_text(scenario) -> str:
-    """`capsim theory`: offered load, Erlang B, M/G/inf and the beds each blocking target needs."""
-    from sim.analysis.queueing import erlang_b, mginf_occupancy_tail, smallest_beds
-    from sim.analysis.theory import analytic_check, outside_loss_model
+    """`capsim theory`: offered load, then Erlang B (a loss system) or Erlang C/A (a waiting list), M/G/inf,
+    and the beds each target needs."""
+    from sim.analysis.queueing import mginf_occupancy_tail
+    from sim.analysis.theory import analytic_check, outside_loss_model, waiting_check
 
     lines: list[str] = []
     analytic = analytic_check(scenario)
@@ -134,29 +194,69 @@ def theory_text(scenario) -> str:
         return "\n".join(lines)
     load = analytic.offered_load
     lines.append(f"  {'all streams':<28} {'':>15} {load:>14.2f}  erlangs (mean beds used with unlimited beds)")
-    blocking = erlang_b(scenario.capacity.beds, load)
-    lines.append(
-        f"\nErlang B with {scenario.capacity.beds} beds: {blocking:.4%} of requests turned away; "
-        f"mean occupancy {load * (1 - blocking):.1f}"
-    )
+    waiting = waiting_check(scenario)
+    lines += _loss_lines(scenario.capacity.beds, load) if waiting is None else _waiting_lines(waiting, load)
     lines.append(
         f"M/G/inf: share of time the flows would need more than {scenario.capacity.beds} beds: "
         f"{mginf_occupancy_tail(load, scenario.capacity.beds + 1):.4%}"
     )
-    lines.append(
-        "beds needed to keep the share turned away under: "
-        + ", ".join(f"{target:.0%}: {smallest_beds(load, target)}" for target in (0.01, 0.05, 0.10))
-    )
     uncertain = scenario.uncertain_inputs()
     if uncertain:
+        result = "its blocking is not Erlang B" if waiting is None else "its waiting is not that"
         lines.append(
             f"\nnote: uncertain inputs at their means ({', '.join(uncertain)}); the simulation draws "
-            "them per replication, so its blocking is not Erlang B of the mean load (--fix-inputs)."
+            f"them per replication, so {result} of the mean load (--fix-inputs)."
         )
     structural = outside_loss_model(scenario)
-    if structural:
+    if structural and waiting is None:
         lines.append(
             f"\nnote: the scenario is not a pure loss system ({structural}); "
             "these figures describe the same flows on one shared pool of constant capacity."
         )
     return "\n".join(lines)
+
+
+TARGETS = (0.01, 0.05, 0.10)
+"""The shares `capsim theory` gives the beds for."""
+
+
+def _loss_lines(beds: int, load: float) -> list[str]:
+    from sim.analysis.queueing import erlang_b, smallest_beds
+
+    blocking = erlang_b(beds, load)
+    return [f"\nErlang B with {beds} beds: {blocking:.4%} of requests turned away; "
+            f"mean occupancy {load * (1 - blocking):.1f}",
+            "beds needed to keep the share turned away under: "
+            + ", ".join(f"{target:.0%}: {smallest_beds(load, target)}" for target in TARGETS)]
+
+
+def _waiting_lines(waiting, load: float) -> list[str]:
+    """A waiting list by Erlang C or A at the scenario's beds, and the beds each waiting target needs;
+    or why theory does not cover it."""
+    if not waiting.covered:
+        return [f"\nwaiting list: queueing theory does not cover this scenario ({waiting.reason}); "
+                "simulate it (capsim run)."]
+    who = ("nobody gives up" if waiting.mean_patience is None
+           else f"each gives up after an exponential wait of mean {for_people(waiting.mean_patience)} days")
+    lines = [f"\nwaiting list ({waiting.model}: Poisson requests, exponential stays of mean "
+             f"{for_people(waiting.mean_stay)} days, {who}) with {waiting.beds} beds:"]
+    answer = waiting.at(waiting.beds)
+    lines.append(f"  probability of waiting for a bed: {percent(answer.probability_wait)}")
+    if math.isinf(answer.mean_wait):
+        lines.append(f"  mean wait: without end (the offered load, {load:.2f} erlangs, is not below the "
+                     f"{waiting.beds} beds, so the waiting list grows without end)")
+    else:
+        lines.append(f"  mean wait, over all requests: {for_people(answer.mean_wait)} days"
+                     + (f"; over those who wait: {for_people(answer.mean_wait / answer.probability_wait)} days"
+                        if answer.probability_wait > 0 else ""))
+    if waiting.mean_patience is None:
+        lines.append("  share who give up: 0 (nobody gives up: no max_wait)")
+    else:
+        lines.append(f"  share who give up: {percent(answer.share_gave_up)}")
+    measures = [("probability_wait", "the probability of waiting")]
+    if waiting.mean_patience is not None:
+        measures.append(("share_gave_up", "the share who give up"))
+    for measure, words in measures:
+        lines.append(f"beds needed to keep {words} under: "
+                     + ", ".join(f"{target:.0%}: {waiting.beds_for(measure, target)}" for target in TARGETS))
+    return lines

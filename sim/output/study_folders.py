@@ -73,7 +73,8 @@ def size_csv(sizing: Sizing) -> str:
 
 
 def size_json(sizing: Sizing, scenario: Scenario) -> str:
-    """What size.csv does not say: the targets with their bounds, the answer and how it was found."""
+    """What size.csv does not say: the targets with their bounds, the answer and how it was found, and the
+    capacity plan at the answer (each step with its day, date, name and beds, every step moved by `shift`)."""
     first = next(iter(sizing.trials.values()), None)
     data = {
         "scenario": scenario.name,
@@ -85,5 +86,8 @@ def size_json(sizing: Sizing, scenario: Scenario) -> str:
         "analytic_start": sizing.analytic_start,
         "reason": sizing.reason,
         "tried": sorted(sizing.trials),
+        "horizon_days": scenario.horizon,
+        "shift": sizing.shift,
+        "plan": [step.as_json() for step in sizing.plan],
     }
     return json.dumps(rounded(data), indent=2, sort_keys=True) + "\n"

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from sim import metrics
 from sim.formatting import for_people, stat_interval
+from sim.report.reading import a_year, counted_in_window
 
 CSS = """
 :root { color-scheme: light; }
@@ -21,6 +23,8 @@ body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; font-siz
 h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
 h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
+h4 { font-size: .92rem; margin: 1rem 0 .3rem; }
+p.brief { font-size: 1.05rem; margin: .8rem 0 1rem; }
 p.lead { margin: .2rem 0 .6rem; }
 p.meta, p.note, figcaption { color: #444; font-size: .85rem; }
 figure { margin: 1rem 0; }
@@ -50,9 +54,18 @@ def esc(text) -> str:
     return escape(str(text), quote=True)
 
 
-def mean_cell(stat: dict | None) -> str:
-    """A mean and its 95% interval (in brackets, under it) in one table cell."""
-    return f'{for_people((stat or {}).get("mean"))}<br><span class="ci">{stat_interval(stat)}</span>'
+def mean_cell(stat: dict | None, metric: str = "", window: float | None = None) -> str:
+    """A mean and its 95% interval (in brackets, under it) in one table cell; with the `window` (days) of a
+    `metric` counted through it, also its value a year."""
+    cell = f'{for_people((stat or {}).get("mean"))}<br><span class="ci">{stat_interval(stat)}</span>'
+    if window is not None and counted_in_window(metric):
+        cell += f"<br><small>{for_people(a_year((stat or {}).get('mean'), window))} a year</small>"
+    return cell
+
+
+def metric_cell(name: str) -> str:
+    """A metric (or STREAM.METRIC) as a table names it: in the planner's words, its code name under them."""
+    return f'{esc(metrics.label(name))}<br><small><code>{esc(name)}</code></small>'
 
 
 def html_id(text: str) -> str:

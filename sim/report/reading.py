@@ -12,11 +12,14 @@ import csv
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sim.errors import NotAResultsFolder
-from sim.formatting import as_written
+from sim.formatting import as_written, finite
+from sim.metrics import BY_NAME
+from sim.scenario.durations import DAYS_PER_UNIT
 
 MARKERS = [  # (the file that marks a folder, the command that wrote it)
     ("summary.json", "run"),
@@ -24,6 +27,83 @@ MARKERS = [  # (the file that marks a folder, the command that wrote it)
     ("sweep.csv", "sweep"),
     ("size.csv", "size"),
 ]
+
+
+YEAR = DAYS_PER_UNIT["year"]
+STOCKS = frozenset({"still_detained", "present_at_start", "waiting_at_start", "still_waiting"})
+"""Counts of people at one moment (the window's start or end), not through the window: never a year."""
+A_YEAR_COLUMNS = ("turned_away", "returned", "cost")
+"""The counts and cost the sweep tables (terminal and report) show a year."""
+
+
+def counted_in_window(metric: str) -> bool:
+    """Is `metric` (or STREAM.METRIC) counted through the measured window (people, bed-days, cost), so that it
+    has a value a year? Shares, beds, durations and the people present at one moment do not."""
+    name = metric.rpartition(".")[2]
+    known = BY_NAME.get(name)
+    return known is not None and known.kind in ("count", "bed_days", "money") and name not in STOCKS
+
+
+def a_year(value, window_days) -> float | None:
+    """A count of the measured window of `window_days` days as a number a year (None when undefined).
+
+    The one place where capsim turns a window's count into a yearly one: the
+    window's length is summary.json's `horizon_days`, so that any results folder
+    can be shown a year, also one written before capsim did."""
+    if not (finite(value) and finite(window_days)) or not window_days:
+        return None
+    return float(value) * YEAR / float(window_days)
+
+
+def window_words(window_days: float) -> str:
+    """The measured window in words: '3-year window', '150-day window'."""
+    years = window_days / YEAR
+    if years >= 1 and abs(years - round(years)) < 1e-9:
+        return f"{round(years)}-year window"
+    return f"{as_written(window_days)}-day window"
+
+
+def a_year_note(window_days: float) -> str:
+    """What the tables' counts are, and what their 'a year' is."""
+    years = window_days / YEAR
+    return (f"counts and cost are for the whole {window_words(window_days)}; "
+            f"a year: divided by {as_written(round(years, 3))} years")
+
+
+def windows_note(windows: Mapping[str, float | None]) -> str:
+    """`a_year_note` for several runs (scenarios compared, points of a sweep) by name: one sentence when
+    their windows agree, else each window named (an older folder may not say its window: left out)."""
+    known = {name: float(days) for name, days in windows.items() if days is not None and finite(days)}
+    if not known:
+        return "counts and cost are for the whole measured window"
+    if len(set(known.values())) == 1:
+        return a_year_note(next(iter(known.values())))
+    return ("counts and cost are for each one's whole window ("
+            + ", ".join(f"{name}: {window_words(days)}" for name, days in known.items())
+            + "); a year: each divided by its own window's years")
+
+
+def origin_columns(rows: list[dict[str, str]]) -> dict[str, list[float]]:
+    """The outcomes per origin group in replications.csv, by STREAM.ORIGIN.METRIC, each over replications."""
+    names = [c for c in (rows[0] if rows else {}) if c.count(".") == 2 and not c.startswith("input.")]
+    return {name: [to_float(row[name]) for row in rows] for name in names}
+
+
+def origin_differences(scenario: str, base: Mapping[str, Sequence[float]], alt: Mapping[str, Sequence[float]]):
+    """ALT - BASE of every outcome per origin group (STREAM.ORIGIN.METRIC) both runs have, paired replication by
+    replication, as `sim.studies.compare.Difference`s in the base's order; outcomes that are zero in every
+    replication of both are left out (a court release that never happens)."""
+    from sim.studies.compare import Difference, defined_mean, paired_difference
+
+    differences = []
+    for name, base_values in base.items():
+        alt_values = alt.get(name)
+        if alt_values is None or all(v == 0 for v in [*base_values, *alt_values]):
+            continue
+        difference, low, high = paired_difference(base_values, alt_values)
+        differences.append(Difference(scenario, name, defined_mean(base_values), defined_mean(alt_values),
+                                      difference, low, high))
+    return differences
 
 
 def folder_kind(results_dir: str | Path) -> str:
@@ -83,6 +163,36 @@ def _day(at, start: dt.date | None) -> float:
     return float((date - start).days)
 
 
+class CapacityStep(NamedTuple):
+    """A step of the capacity in scenario.yaml: from `day` on, `beds` beds."""
+
+    day: float
+    beds: int
+    at: Any
+    """The time as scenario.yaml writes it (a day number or a date)."""
+    name: str | None
+
+    @property
+    def label(self) -> str:
+        from sim.studies.size import step_label
+
+        return step_label(self.name, self.day)
+
+
+def as_duration(days) -> str:
+    """A duration of scenario.yaml (days) in the unit a planner wrote it in: '5 months', '2 weeks', '30 days'.
+
+    scenario.yaml keeps days (152.1875); a whole number of years, months or
+    weeks is what '5 months' became, so it is said so again."""
+    if not finite(days):
+        return as_written(days)
+    for unit in ("year", "month", "week"):
+        count = float(days) / DAYS_PER_UNIT[unit]
+        if count >= 1 and abs(count - round(count)) < 1e-9:
+            return f"{round(count)} {unit}{'s' if round(count) != 1 else ''}"
+    return f"{as_written(days)} day{'s' if days != 1 else ''}"
+
+
 class RunFolder:
     """The files of one results folder of `capsim run`, read once."""
 
@@ -117,15 +227,16 @@ class RunFolder:
         value = spec.get("max_detention")
         return value if value is not None else self.scenario.get("max_detention")
 
-    def capacity_steps(self) -> list[tuple[float, int, Any]]:
-        """(day, beds, as written) of the capacity from day 0 on."""
+    def capacity_steps(self) -> list[CapacityStep]:
+        """The capacity from day 0 on, each step with its day, beds, time as written and name."""
         capacity = self.scenario.get("capacity") or {}
         if "beds" not in capacity:
             return []
-        steps = [(0.0, int(capacity["beds"]), 0)]
+        steps = [CapacityStep(0.0, int(capacity["beds"]), 0, None)]
         for change in capacity.get("changes") or []:
-            steps.append((_day(change.get("at"), self.start), int(change["beds"]), change.get("at")))
-        return sorted(steps, key=lambda step: step[0])
+            steps.append(CapacityStep(_day(change.get("at"), self.start), int(change["beds"]), change.get("at"),
+                                      change.get("name")))
+        return sorted(steps, key=lambda step: step.day)
 
     def when(self, at) -> str:
         """A time of scenario.yaml as text: 'day 60 (2024-03-01)'."""

@@ -11,13 +11,19 @@ from pathlib import Path
 
 from sim import metrics
 from sim.analysis.theory import agreement
-from sim.formatting import MISSING, as_written, for_people, interval, stat_interval
+from sim.formatting import MISSING, as_written, for_people, interval, percent, stat_interval
 from sim.metrics import BY_NAME
 from sim.output.run_folder import FIXED_INPUTS
 from sim.report.drawing import require_matplotlib
-from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, page_lead
-from sim.report.reading import RunFolder, read_json
-from sim.report.run_figures import distribution_figure, occupancy_figure, outcomes_figure, stays_figure
+from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, metric_cell, page_lead
+from sim.report.reading import RunFolder, a_year, a_year_note, counted_in_window, read_json, window_words
+from sim.report.run_figures import (
+    capacity_periods,
+    distribution_figure,
+    occupancy_figure,
+    outcomes_figure,
+    stays_figure,
+)
 from sim.report.stress import stress_html
 
 
@@ -38,23 +44,28 @@ def _verdict(folder: RunFolder, metric: str, exact: float) -> str:
 
 
 def headline_html(folder: RunFolder) -> str:
-    """The headline metrics, system-wide (with Erlang B where it applies) and per stream."""
+    """The headline metrics, system-wide (with Erlang B where it applies) and per stream; counts and cost
+    also a year."""
     system = folder.summary.get("metrics") or {}
     streams = folder.summary.get("streams") or {}
     analytic = folder.summary.get("analytic") or {}
+    window = folder.summary.get("horizon_days")
     covered = bool(analytic) and analytic.get("reason") is None and analytic.get("offered_load") is not None
     shown = [m for m in metrics.HEADLINE  # cost only with a cost per bed-day
              if m in system and not (m == "cost" and (system[m] or {}).get("mean") is None)]
-    header = ["metric", "in words", "mean", "95% interval"] + (["analytic (Erlang B)"] if covered else [])
+    header = ["metric", "mean in the window", "95% interval", "a year"] + (["analytic (Erlang B)"] if covered else [])
     rows = []
     for metric in shown:
         stat = system[metric]
-        row = [_code(metric), esc(BY_NAME[metric].label), for_people(stat.get("mean")), stat_interval(stat)]
+        yearly = for_people(a_year(stat.get("mean"), window)) if counted_in_window(metric) else ""
+        row = [metric_cell(metric), for_people(stat.get("mean")), stat_interval(stat), yearly]
         if covered:
             exact = analytic.get(metric)
             row.append(_verdict(folder, metric, exact) if exact is not None else "")
         rows.append(row)
-    parts = [html_table(header, rows, numeric=(2, 3, 4) if covered else (2, 3))]
+    parts = [html_table(header, rows, numeric=(1, 2, 3, 4) if covered else (1, 2, 3))]
+    if window:
+        parts.append(f'<p class="note">{esc(a_year_note(window))}.</p>')
     if covered:
         parts.append(f'<p class="note">Analytic check: the scenario is an M/G/c/c loss system; Erlang B on the '
                      f'offered load a = {for_people(analytic["offered_load"])} erlangs gives the share turned '
@@ -65,12 +76,60 @@ def headline_html(folder: RunFolder) -> str:
     names = folder.streams
     if names:
         parts.append("<h3>Per stream</h3>")
-        rows = [[_code(metric)] + [mean_cell(stat) if (stat := (streams.get(name) or {}).get(metric)) else MISSING
-                                   for name in names] for metric in shown]
+        rows = [[metric_cell(metric)] + [mean_cell(stat, metric, window)
+                                         if (stat := (streams.get(name) or {}).get(metric)) else MISSING
+                                         for name in names] for metric in shown]
         parts.append(html_table(["metric"] + [esc(n) for n in names], rows, numeric=range(1, len(names) + 1)))
-        parts.append(f'<p class="note">Mean over replications and its 95% interval (in brackets). '
-                     f'<code>probability_full</code>: {esc(BY_NAME["probability_full"].meaning)}.</p>')
+        parts.append(f'<p class="note">Mean over replications in the window and its 95% interval (in brackets); '
+                     f'counts and cost also a year. <code>probability_full</code>: '
+                     f'{esc(BY_NAME["probability_full"].meaning)}.</p>')
     return "\n".join(parts)
+
+
+def brief_html(folder: RunFolder) -> str:
+    """What a planner came for, in sentences generated from summary.json: the beds in use against the
+    capacity, the time full and those turned away, each stream's beds and returns, the cost a year."""
+    summary = folder.summary
+    system = summary.get("metrics") or {}
+    window = summary.get("horizon_days")
+
+    def mean(stats: dict, metric: str):
+        return (stats.get(metric) or {}).get("mean")
+
+    def yearly(stats: dict, metric: str) -> str:
+        return for_people(a_year(mean(stats, metric), window))
+
+    occupancy = system.get("occupancy_mean") or {}
+    steps = folder.capacity_steps()
+    if occupancy.get("mean") is None:
+        return ""
+    spread = f"(95% interval {for_people(occupancy.get('ci95_low'))}–{for_people(occupancy.get('ci95_high'))})"
+    if len({step.beds for step in steps}) > 1:
+        first = (f"On average {for_people(occupancy['mean'])} beds are in use {spread}, while the capacity goes "
+                 f"from {steps[0].beds:,} to {steps[-1].beds:,} beds")
+    else:
+        beds = f" of the {steps[0].beds:,}" if steps else ""
+        first = f"On average {for_people(occupancy['mean'])}{beds} beds are in use {spread}"
+    if mean(system, "probability_full") is not None:
+        first += f"; the centres are full {percent(mean(system, 'probability_full'))} of the time"
+    if mean(system, "turned_away") is not None:
+        first += f", and {yearly(system, 'turned_away')} people a year are turned away"
+        if mean(system, "blocking_probability") is not None:
+            first += f" ({percent(mean(system, 'blocking_probability'))} of the detention requests)"
+    sentences = [first + "."]
+    streams = summary.get("streams") or {}
+    held = [f"the {esc(name)} stream holds {for_people(mean(streams[name], 'occupancy_mean'))} beds on average "
+            f"and returns {yearly(streams[name], 'returned')} people a year"
+            for name in folder.streams if name in streams]
+    if held:
+        sentences.append("By stream: " + "; ".join(held) + ".")
+    cost = folder.scenario.get("cost_per_bed_day")
+    if cost is not None and mean(system, "cost") is not None:
+        sentences.append(f"At {as_written(cost)} a bed-day, the bed-days cost {yearly(system, 'cost')} a year.")
+    if window:
+        sentences.append(f"Means over {esc(summary.get('replications'))} replications; a year is the "
+                         f"{esc(window_words(window))}'s count divided by its length.")
+    return f'<p class="brief">{" ".join(sentences)}</p>'
 
 
 def uncertain_inputs_html(folder: RunFolder) -> str:
@@ -98,11 +157,10 @@ def uncertain_inputs_html(folder: RunFolder) -> str:
         drawn, noise = (drawn_side or {}).get(metric), (noise_side or {}).get(metric)
         if drawn and noise and drawn.get("mean") is not None:
             name = metric if stream is None else f"{stream}.{metric}"
-            rows.append([_code(name), esc(metrics.label(name)), for_people(drawn.get("mean")), stat_interval(drawn),
-                         for_people(noise.get("mean")), stat_interval(noise)])
-    parts.append(html_table(["metric", "in words", "mean", "95% interval, inputs drawn",
-                             "mean, inputs at their means", "95% interval (simulation noise only)"],
-                            rows, numeric=(2, 3, 4, 5)))
+            rows.append([metric_cell(name), mean_cell(drawn), mean_cell(noise)])
+    parts.append(html_table(["metric", "inputs drawn: mean and 95% interval",
+                             "inputs at their means: mean and 95% interval (simulation noise only)"],
+                            rows, numeric=(1, 2)))
     parts.append('<p class="note">Both runs use the same seeds (common random numbers). The wider the first '
                  "interval is than the second, the more of the uncertainty comes from the inputs rather than "
                  f"from the simulation; the companion run is in <code>{FIXED_INPUTS}/</code>.</p>")
@@ -117,12 +175,20 @@ FIGURES = {  # name: (drawer, the file it needs, caption)
                      "Share of the measured time spent at each occupancy level (averaged over replications), with "
                      "the capacity and the share of time the centres are full."),
     "outcomes": (outcomes_figure, None,
-                 "What became of the people of each stream during the measured window (mean per replication): "
+                 "What became of the people of each stream during the measured window (mean per replication; n, "
+                 "the mean number of people, rounded): "
                  "ended stays by their end, those still detained at the end, those turned away for lack of a bed "
                  "and those screened out before detention."),
     "stays": (stays_figure, "stays",
               "Share of stays no longer than a given length, per stream, with its maximum detention."),
 }
+
+
+PERIODS_CAPTION = (
+    "The capacity changes in the measured window, so the occupancy is shown per capacity period: in each, the "
+    "share of its days at each level of the day's mean occupancy over replications (occupancy.csv), with the "
+    "capacity of the period. The time-weighted distribution of occupancy_distribution.csv pools the periods, "
+    "and is not drawn.")
 
 
 def _figures_of_run(folder: RunFolder, png_dir: Path | None) -> dict[str, str]:
@@ -133,6 +199,8 @@ def _figures_of_run(folder: RunFolder, png_dir: Path | None) -> dict[str, str]:
             figures[name] = f'<p class="note">No data for this figure ({esc(needs or "streams")} missing).</p>'
             continue
         svg = draw(folder, png=png_dir / f"{name}.png" if png_dir is not None else None)
+        if name == "distribution" and len(capacity_periods(folder)) > 1:
+            caption = PERIODS_CAPTION
         figures[name] = figure_html(svg, esc(caption))
     return figures
 
@@ -162,4 +230,4 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
         ("STRESS-DES reporting checklist", stress_html(folder)),
     ]
     return html_page(f"capsim report: {folder.name}", sections,
-                     lead=page_lead(esc(folder.scenario.get("description", "")), meta))
+                     lead=page_lead(esc(folder.scenario.get("description", "")), meta) + "\n" + brief_html(folder))

@@ -131,7 +131,8 @@ def inputs_html(folder: RunFolder) -> str:
     table = ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr></thead><tbody>\n"
              + "\n".join(rows) + "\n</tbody></table>")
     steps = folder.capacity_steps()
-    capacity = "; ".join(f"{beds} from {esc(folder.when(at))}" for _, beds, at in steps) or MISSING
+    capacity = "; ".join(f"{step.beds} from {esc(folder.when(step.at))}" + (f": {esc(step.name)}" if step.name else "")
+                         for step in steps) or MISSING
     extra = f"Beds: {capacity}."
     cost = folder.scenario.get("cost_per_bed_day")
     if cost is not None:

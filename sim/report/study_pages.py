@@ -1,8 +1,9 @@
-"""The reports of the studies: a folder of `capsim compare`, `capsim sweep` or `capsim size`.
+"""The reports of the studies: a folder of `capsim sweep` or `capsim size` (compare: `compare_page`),
+and the frame every study's page shares.
 
-Each reads its table (compare.csv, sweep.csv, size.csv), its JSON and the
-results folders of its runs, draws the study's figures, and ends with the
-method (the STRESS-DES items an experiment documents).
+Each reads its table (sweep.csv, size.csv), its JSON and the results folders
+of its runs, draws the study's figures, and ends with the method (the
+STRESS-DES items an experiment documents).
 """
 
 from __future__ import annotations
@@ -12,17 +13,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim import metrics
-from sim.formatting import MISSING, as_written, finite, for_people, stat_interval
+from sim.formatting import finite, for_people
 from sim.metrics import BY_NAME
 from sim.report.drawing import require_matplotlib
-from sim.report.html import esc, figure_block, html_id, html_page, html_table, mean_cell, page_lead
-from sim.report.reading import read_csv, read_json, read_yaml, to_float
+from sim.report.html import esc, figure_block, html_id, html_page, html_table, mean_cell, metric_cell, page_lead
+from sim.report.reading import (
+    A_YEAR_COLUMNS,
+    a_year,
+    read_csv,
+    read_json,
+    read_yaml,
+    to_float,
+    windows_note,
+)
 from sim.report.stress import STUDENT_T, method_html
-from sim.report.study_figures import forest_plot_svg, heatmap_svg, size_plot_svg, sweep_plot_svg, target_text
-from sim.studies.size import Target
+from sim.report.study_figures import heatmap_svg, size_plot_svg, sweep_plot_svg, target_text
+from sim.studies.size import PlanStep, Target, shift_sentence, shifted
 
 
-def _study_page(title: str, description: str, facts: Sequence[str], sections: list[tuple[str, str]], *,
+def study_page(title: str, description: str, facts: Sequence[str], sections: list[tuple[str, str]], *,
                 approach: str, manifest: dict, seed, replications) -> str:
     """The page of a study: the description (HTML) and a line of facts under the title, the sections,
     then the method (STRESS-DES items) with `approach` as its estimation approach."""
@@ -33,7 +42,7 @@ def _study_page(title: str, description: str, facts: Sequence[str], sections: li
     return html_page(title, sections, lead=page_lead(description, facts))
 
 
-def _study_files(results_dir: str | Path, study: str) -> tuple[Path, list[dict[str, str]], dict, dict]:
+def study_files(results_dir: str | Path, study: str) -> tuple[Path, list[dict[str, str]], dict, dict]:
     """(folder, the rows of <study>.csv, <study>.json, manifest.json) of a study's folder; matplotlib first,
     so that a report that cannot be drawn reads nothing."""
     require_matplotlib()
@@ -42,7 +51,7 @@ def _study_files(results_dir: str | Path, study: str) -> tuple[Path, list[dict[s
             read_json(folder / "manifest.json"))
 
 
-def _description(run: Path) -> str:
+def scenario_description(run: Path) -> str:
     """The description of the scenario of a run's folder, as HTML."""
     return esc(read_yaml(run / "scenario.yaml").get("description", ""))
 
@@ -59,108 +68,6 @@ def _table_columns(rows: list[dict]) -> tuple[list[str], list[str]]:
 
 def _stat(row: dict, metric: str) -> dict:
     return {part: to_float(row.get(f"{metric}_{part}")) for part in ("mean", "ci95_low", "ci95_high")}
-
-
-# --- compare ---------------------------------------------------------------------------------
-
-COMPARE_METHOD = (
-    "Common random numbers: replication r of every scenario draws from the same seeds, so the same people "
-    "arrive with the same fates wherever the scenarios share a stream. For each metric, the difference "
-    "alternative − base is taken replication by replication; the table and the forest plots give the mean "
-    f"difference and its paired Student-t 95% interval, {STUDENT_T} (zero width when every replication gives the "
-    "same difference). A difference is <span class=\"sig\">significant</span> when its interval excludes zero; "
-    "there is no correction for the number of metrics, so about one metric in twenty with no real difference is "
-    "flagged by chance.")
-
-
-def _scenarios_html(folder: Path, base: str, alternatives: list[str], notes: list[str]) -> str:
-    rows = []
-    for role, name in [("base", base)] + [("alternative", name) for name in alternatives]:
-        scenario = read_yaml(folder / name / "scenario.yaml")
-        capacity = scenario.get("capacity") or {}
-        beds = as_written(capacity.get("beds")) + (f" ({len(capacity['changes'])} changes)"
-                                                  if capacity.get("changes") else "")
-        streams = ", ".join(esc(s.get("name")) for s in scenario.get("streams") or []) or MISSING
-        rows.append([esc(name), role, esc(scenario.get("description", "")), beds, streams])
-    text = (html_table(["scenario", "role", "description", "beds", "streams"], rows, numeric=(3,))
-            + '\n<p class="note">Each scenario\'s own results folder is in the folder of this report, under '
-              "its name; <code>capsim report</code> on it draws its full report.</p>")
-    return text + "".join(f'\n<p class="note">Note: {esc(note)}</p>' for note in notes)
-
-
-def _differences_html(differences: list[dict], base: str, alternatives: list[str]) -> str:
-    parts = []
-    for alt in alternatives:
-        rows = []
-        for metric in metrics.HEADLINE:
-            d = next((d for d in differences if d["scenario"] == alt and d["metric"] == metric), None)
-            if d is None or not finite(d["difference"]):
-                continue
-            mark = '<span class="sig">yes</span>' if d["significant"] else "no"
-            difference = for_people(d["difference"])
-            if d["significant"]:
-                difference = f"<strong>{difference}</strong>"
-            rows.append([f"<code>{metric}</code>", esc(BY_NAME[metric].label), for_people(d["base_mean"]),
-                         for_people(d["alt_mean"]), difference, stat_interval(d), mark])
-        if len(alternatives) > 1:
-            parts.append(f"<h3>{esc(alt)} − {esc(base)}</h3>")
-        parts.append(html_table(["metric", "in words", esc(base), esc(alt), "difference", "95% interval",
-                                 "significant"], rows, numeric=(2, 3, 4, 5)))
-    parts.append('<p class="note">System-wide means over the replications; every metric, system-wide and per '
-                 "stream, is in compare.csv.</p>")
-    return "\n".join(parts)
-
-
-def _forest_plots_html(differences: list[dict], alternatives: list[str], png_dir: Path | None) -> str:
-    figures, unchanged = [], []
-    for metric in metrics.HEADLINE:
-        rows = []
-        for alt in alternatives:
-            for d in differences:
-                stream, _, name = d["metric"].rpartition(".")
-                if d["scenario"] == alt and name == metric:
-                    where = stream or "all streams"
-                    rows.append({**d, "label": f"{alt}: {where}" if len(alternatives) > 1 else where})
-        if not any(finite(r["difference"]) for r in rows):
-            continue
-        if all(r[key] == 0 for r in rows for key in ("difference", "ci95_low", "ci95_high")):
-            unchanged.append(f"<code>{metric}</code>")
-            continue
-        text = BY_NAME[metric].label
-        caption = (f"<code>{metric}</code>: {esc(text)}; the difference alternative − base, system-wide and per "
-                   f"shared stream, with its 95% interval; <span class=\"sig\">significant</span> differences "
-                   f"(interval excluding zero) drawn in colour.")
-        figures.append(figure_block(
-            forest_plot_svg, png_dir, f"forest-{html_id(metric)}", caption, rows=rows,
-            title=f"{metric}: alternative − base (95% intervals)", xlabel=f"difference in {text}"))
-    if unchanged:
-        figures.append(f'<p class="note">Not drawn: {", ".join(unchanged)}, equal in the base and every '
-                       "alternative, replication by replication (difference zero, interval of zero width).</p>")
-    return "\n".join(figures) or '<p class="note">No metric with a defined difference.</p>'
-
-
-def compare_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
-    """The report of a folder of `capsim compare` (compare.csv, compare.json and a results folder per scenario)."""
-    folder, table, info, manifest = _study_files(results_dir, "compare")
-    differences = [{"scenario": row["scenario"], "metric": row["metric"], "base_mean": to_float(row["base_mean"]),
-                    "alt_mean": to_float(row["alt_mean"]), "difference": to_float(row["difference"]),
-                    "ci95_low": to_float(row["ci95_low"]), "ci95_high": to_float(row["ci95_high"]),
-                    "significant": row["significant"] == "true"} for row in table]
-    alternatives = list(dict.fromkeys(row["scenario"] for row in table))
-    runs = sorted(p.name for p in folder.iterdir() if (p / "summary.json").is_file())
-    base = info.get("base") or next((name for name in runs if name not in alternatives), "base")
-    base_summary = read_json(folder / base / "summary.json")
-    seed = info.get("seed", base_summary.get("seed"))
-    replications = info.get("replications", base_summary.get("replications"))
-    sections = [
-        ("Scenarios compared", _scenarios_html(folder, base, alternatives, info.get("notes") or [])),
-        ("Differences", _differences_html(differences, base, alternatives)),
-        ("Forest plots", _forest_plots_html(differences, alternatives, png_dir)),
-    ]
-    return _study_page(
-        f"capsim comparison: {', '.join(alternatives)} against {base}", _description(folder / base),
-        [f"base {esc(base)}", f"{len(alternatives)} alternative(s)", f"{esc(replications)} paired replications"],
-        sections, approach=COMPARE_METHOD, manifest=manifest, seed=seed, replications=replications)
 
 
 # --- sweep -----------------------------------------------------------------------------------
@@ -195,7 +102,7 @@ def sweep_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -
     against the first parameter with its interval band. Two parameters on a
     full grid: a heat map per headline metric. Otherwise against the points.
     """
-    folder, rows, _, manifest = _study_files(results_dir, "sweep")
+    folder, rows, _, manifest = study_files(results_dir, "sweep")
     parameters, found = _table_columns(rows)
     first = read_json(folder / rows[0]["point"] / "summary.json") if rows else {}
     base = re.sub(r"-point-\d+$", "", str(first.get("scenario", ""))) or folder.name
@@ -220,21 +127,25 @@ def sweep_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -
         drawn = f'<div class="pair">\n{drawn}\n</div>'
 
     columns = [m for m in metrics.SWEEP_HEADLINE if m in found]
+    yearly = [m for m in A_YEAR_COLUMNS if m in found and all(finite(_stat(r, m)["mean"]) for r in rows)]
+    windows = {r["point"]: read_json(folder / r["point"] / "summary.json").get("horizon_days") for r in rows}
     table = html_table(
-        ["point"] + [f"<code>{esc(p)}</code>" for p in parameters] + [f"<code>{m}</code>" for m in columns],
+        ["point"] + [f"<code>{esc(p)}</code>" for p in parameters] + [metric_cell(m) for m in columns]
+        + [f"{esc(metrics.label(m))} a year<br><small><code>{esc(m)}</code> a year</small>" for m in yearly],
         [[esc(r["point"])] + [esc(r[p]) for p in parameters] + [mean_cell(_stat(r, m)) for m in columns]
-         for r in rows],
-        numeric=range(1, 1 + len(parameters) + len(columns)))
-    table += ('\n<p class="note">Mean over replications and its 95% interval (in brackets); every metric is in '
-              "sweep.csv, and each point's results folder is under its name (<code>capsim report</code> on it draws "
-              "its full report).</p>")
+         + [for_people(a_year(_stat(r, m)["mean"], windows[r["point"]])) for m in yearly] for r in rows],
+        numeric=range(1, 1 + len(parameters) + len(columns) + len(yearly)))
+    table += (f'\n<p class="note">Mean over replications and its 95% interval (in brackets); '
+              f"{esc(windows_note(windows))}. Every metric is in sweep.csv, and each point's results folder is under "
+              "its name (<code>capsim report</code> on it draws its full report).</p>")
     sections = [
         ("Points of the sweep", table),
         ("Headline metrics against the parameters", f'<p class="note">{layout}</p>\n{drawn}'),
     ]
     replications = first.get("replications")
-    return _study_page(
-        f"capsim sweep: {base} over {', '.join(parameters)}", _description(folder / rows[0]["point"]) if rows else "",
+    return study_page(
+        f"capsim sweep: {base} over {', '.join(parameters)}",
+        scenario_description(folder / rows[0]["point"]) if rows else "",
         [f"scenario {esc(base)}", f"{len(rows)} points", f"{esc(replications)} replications per point"],
         sections, approach=SWEEP_METHOD, manifest=manifest, seed=first.get("seed"), replications=replications)
 
@@ -265,9 +176,18 @@ def _size_targets(info: dict, manifest: dict) -> list[Target]:
     return targets
 
 
+def _plan_html(plan: list[PlanStep], shift: int) -> str:
+    """The capacity plan at the answer: each step with its date, name, beds as written and at the answer."""
+    rows = [[esc(step.when), esc(step.label), str(step.beds_written), f"<strong>{step.beds}</strong>"]
+            for step in plan]
+    return (f"<p>The scenario's capacity changes over time, so the answer is a whole plan: "
+            f"{esc(shift_sentence(shift))}.</p>\n"
+            + html_table(["from", "step", "beds in the scenario", "beds at the answer"], rows, numeric=(2, 3)))
+
+
 def size_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
     """The report of a folder of `capsim size` (size.csv and size.json)."""
-    folder, rows, info, manifest = _study_files(results_dir, "size")
+    folder, rows, info, manifest = study_files(results_dir, "size")
     found = _table_columns(rows)[1]
     targets = {t.metric: t for t in _size_targets(info, manifest)}
     good = [int(r["beds"]) for r in rows if r["meets_targets"] == "true"]
@@ -283,27 +203,36 @@ def size_report_html(results_dir: str | Path, *, png_dir: Path | None = None) ->
         figures.append(figure_block(size_plot_svg, png_dir, f"size-{html_id(metric)}", caption, rows=points,
                                     target=target, answer=answer, metric=metric))
 
+    plan = [PlanStep.from_json(step) for step in info.get("plan") or []]
+    steps = len(plan) > 1  # a capacity plan: every count tried moves each of its steps
     table_rows = []
     for r in rows:
         beds = int(r["beds"])
         cells = [f"<strong>{beds}</strong> (answer)" if beds == answer else str(beds),
                  "yes" if r["meets_targets"] == "true" else "no"]
-        table_rows.append(cells + [mean_cell(_stat(r, m)) for m in found])
-    table = html_table(["beds", "meets every target"] + [f"<code>{esc(m)}</code>" for m in found], table_rows,
-                       numeric=[0] + list(range(2, 2 + len(found))))
+        if steps:
+            shift = beds - plan[0].beds_written
+            cells.append(" / ".join(str(shifted(step.beds_written, shift)) for step in plan))
+        table_rows.append(cells + [mean_cell(_stat(r, m), m, info.get("horizon_days")) for m in found])
+    table = html_table(["beds" + (" at the start" if steps else ""), "meets every target"]
+                       + (["beds of each step"] if steps else []) + [metric_cell(m) for m in found],
+                       table_rows, numeric=[0] + list(range(2, 2 + steps + len(found))))
     wanted = ", ".join(f"<code>{esc(target_text(t))}</code>" for t in targets.values()) or "not recorded"
-    verdict = esc(info.get("reason") or (f"{answer} beds meet every target" if answer is not None
-                                         else "no number of beds tried meets every target"))
+    verdict = info.get("reason") or (f"{answer} beds meet every target" if answer is not None
+                                     else "no number of beds tried meets every target")
+    verdict = esc(verdict[:1].upper() + verdict[1:])
     summary = f"<p class=\"lead\"><strong>{verdict}.</strong></p>\n<p>Targets: {wanted}.</p>"
     if info.get("analytic_start") is not None:
         summary += f"\n<p>The search started from Erlang B's answer, {esc(info['analytic_start'])} beds.</p>"
+    if steps:
+        summary += "\n<h3>The capacity plan at the answer</h3>\n" + _plan_html(plan, info["shift"])
     sections = [
         ("Answer", summary),
         ("Target metrics against beds", "\n".join(figures)),
         ("Every number of beds tried", table),
     ]
     base = info.get("scenario") or folder.name
-    return _study_page(
+    return study_page(
         f"capsim size: {base}", esc(info.get("description", "")),
         [f"scenario {esc(base)}", f"{len(rows)} numbers of beds tried", f"{esc(info.get('replications'))} "
          "replications each"],

@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.files import write_atomically
+from sim.report.compare_page import compare_report_html
 from sim.report.drawing import require_matplotlib
 from sim.report.reading import folder_kind
 from sim.report.run_page import run_report_html
-from sim.report.study_pages import compare_report_html, size_report_html, sweep_report_html
+from sim.report.study_pages import size_report_html, sweep_report_html
 
 REPORT_NAME = "report.html"
 PAGES = {"run": run_report_html, "compare": compare_report_html, "sweep": sweep_report_html,

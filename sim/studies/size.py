@@ -7,10 +7,11 @@ differences between variants are measured on paired replications.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,6 +78,61 @@ class SizeTrial:
     good: bool
 
 
+@dataclass(frozen=True)
+class PlanStep:
+    """One step of the capacity plan: from `day` (and `date`, with a start) on, `beds` beds."""
+
+    day: float
+    date: dt.date | None
+    name: str | None
+    """The step's name in the scenario (the centre that opens); None for the beds at day 0 or an unnamed change."""
+    beds_written: int
+    """The beds the scenario gives this step."""
+    beds: int
+    """The beds of this step in the plan tried."""
+
+    @property
+    def label(self) -> str:
+        return step_label(self.name, self.day)
+
+    @property
+    def when(self) -> str:
+        """'2026-07-01 (day 912)' with a start date, else 'day 912'."""
+        return f"{self.date.isoformat()} (day {self.day:g})" if self.date else f"day {self.day:g}"
+
+    def as_json(self) -> dict:
+        """The step as size.json writes it."""
+        return {"day": self.day, "date": self.date.isoformat() if self.date else None, "name": self.name,
+                "beds_written": self.beds_written, "beds": self.beds}
+
+    @classmethod
+    def from_json(cls, data: dict) -> PlanStep:
+        """A step as size.json wrote it (`as_json`)."""
+        date = data.get("date")
+        return cls(float(data["day"]), dt.date.fromisoformat(date) if date else None, data.get("name"),
+                   int(data["beds_written"]), int(data["beds"]))
+
+
+def step_label(name: str | None, day: float) -> str:
+    """A step of a capacity plan by its name in the scenario; the beds at day 0 are 'at the start'."""
+    return name or ("at the start" if day == 0 else "unnamed change")
+
+
+def shifted(beds: int, shift: int) -> int:
+    """A step's beds moved by `shift`, never below zero: how size moves every step of a plan."""
+    return max(0, beds + shift)
+
+
+def capacity_plan(scenario: Scenario, beds: int) -> list[PlanStep]:
+    """The capacity plan of `scenario` with `beds` beds at day 0: every step moved by the same number of beds."""
+    shift = beds - scenario.capacity.beds
+    steps = [(0.0, None, scenario.capacity.beds)] + [(scenario.day(c.at), c.name, c.beds)
+                                                       for c in scenario.capacity.changes]
+    start = scenario.start
+    return [PlanStep(day, start + dt.timedelta(days=math.floor(day)) if start else None, name, written,
+                     shifted(written, shift)) for day, name, written in steps]
+
+
 @dataclass
 class Sizing:
     targets: list[Target]
@@ -84,6 +140,23 @@ class Sizing:
     answer: int | None
     analytic_start: int | None
     reason: str
+    plan: list[PlanStep] = field(default_factory=list)
+    """The capacity plan at the answer, day 0 first (empty without an answer)."""
+
+    @property
+    def shift(self) -> int | None:
+        """How many beds every step of the plan moved (the answer minus the scenario's beds at day 0)."""
+        return self.plan[0].beds - self.plan[0].beds_written if self.plan else None
+
+    @property
+    def is_plan(self) -> bool:
+        """The capacity changes over time: the answer is a whole plan, not one number of beds."""
+        return len(self.plan) > 1
+
+
+def shift_sentence(shift: int) -> str:
+    """What size did to a capacity plan, in the words the terminal and the report use."""
+    return f"every step of the plan moved by the same {shift:+d} beds (the shift; never below 0)"
 
 
 def with_beds(scenario: Scenario, beds: int) -> Scenario:
@@ -93,7 +166,7 @@ def with_beds(scenario: Scenario, beds: int) -> Scenario:
     shift = beds - scenario.capacity.beds
     data["capacity"]["beds"] = beds
     for change in data["capacity"]["changes"]:
-        change["beds"] = max(0, change["beds"] + shift)
+        change["beds"] = shifted(change["beds"], shift)
     data["name"] = f"{scenario.name}-beds-{beds}"
     return scenario_from_data(data, f"{scenario.name} with {beds} beds")
 
@@ -110,7 +183,10 @@ def size(scenario: Scenario, targets: Sequence[Target], *, min_beds: int = 1, ma
     easier as beds are added.
     """
     with executor_for(jobs, scheduler) as workers:
-        return _search_beds(scenario, list(targets), min_beds, max_beds, replications, seed, workers)
+        sizing = _search_beds(scenario, list(targets), min_beds, max_beds, replications, seed, workers)
+    if sizing.answer is not None:
+        sizing.plan = capacity_plan(scenario, sizing.answer)
+    return sizing
 
 
 def _search_beds(scenario, targets, min_beds, max_beds, replications, seed, workers) -> Sizing:
@@ -168,5 +244,8 @@ def _search_beds(scenario, targets, min_beds, max_beds, replications, seed, work
             high = middle
         else:
             low = middle
+    if scenario.capacity.changes:  # the answer is a plan: its first step, not the total
+        return Sizing(list(targets), trials, high, start, f"the plan with {high} beds at the start meets every "
+                                                          f"target with 95% confidence; with {high - 1} it does not")
     return Sizing(list(targets), trials, high, start,
                   f"{high} beds meet every target with 95% confidence; {high - 1} do not")
