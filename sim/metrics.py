@@ -30,6 +30,8 @@ class Metric:
     """How it is measured or computed, in a sentence (the report's methods)."""
     summed: bool = False
     """The system's value is the sum over streams."""
+    at_one_moment: bool = False
+    """A count of the people present at one moment (the window's start or end), not through the window."""
 
     @property
     def unit(self) -> str:
@@ -48,8 +50,8 @@ def bounds(name: str, beds: float = math.inf) -> tuple[float, float]:
     return (0.0, 1.0) if kind == "share" else (0.0, beds) if kind == "beds" else (0.0, math.inf)
 
 
-def _count(name: str, label: str, meaning: str) -> Metric:
-    return Metric(name, label, "count", meaning, summed=True)
+def _count(name: str, label: str, meaning: str, at_one_moment: bool = False) -> Metric:
+    return Metric(name, label, "count", meaning, summed=True, at_one_moment=at_one_moment)
 
 
 REGISTRY: tuple[Metric, ...] = (
@@ -67,10 +69,14 @@ REGISTRY: tuple[Metric, ...] = (
     _count("released_court", "stays ended by court release", "stays ended by a court's order"),
     _count("released_deadline", "stays ended at the maximum detention",
            "stays ended because the legal maximum detention ran out"),
-    _count("still_detained", "still detained at the end", "people in detention when the window closes"),
-    _count("present_at_start", "detained when the window opens", "people in detention at the end of the warm-up"),
-    _count("waiting_at_start", "waiting when the window opens", "people on the waiting list at the end of the warm-up"),
-    _count("still_waiting", "still waiting at the end", "people on the waiting list when the window closes"),
+    _count("still_detained", "still detained at the end",
+           "people in detention when the window closes", at_one_moment=True),
+    _count("present_at_start", "detained when the window opens",
+           "people in detention at the end of the warm-up", at_one_moment=True),
+    _count("waiting_at_start", "waiting when the window opens",
+           "people on the waiting list at the end of the warm-up", at_one_moment=True),
+    _count("still_waiting", "still waiting at the end",
+           "people on the waiting list when the window closes", at_one_moment=True),
     Metric("wait_days_total", "days waited by those admitted", "days", "sum of the waits of the people admitted",
            summed=True),
     Metric("wait_days_given_up", "days waited by those who gave up", "days",
@@ -129,6 +135,13 @@ def label(name: str) -> str:
     stream, _, metric = name.rpartition(".")
     text = BY_NAME[metric].label if metric in BY_NAME else metric
     return f"{text} ({stream})" if stream else text
+
+
+def counted_in_window(name: str) -> bool:
+    """Is a metric (or STREAM.METRIC) counted through the measured window (people, bed-days, cost), so that
+    it has a value a year? Shares, beds, durations and the people present at one moment do not."""
+    metric = BY_NAME.get(name.rpartition(".")[2])
+    return metric is not None and metric.kind in ("count", "bed_days", "money") and not metric.at_one_moment
 
 
 def ratio(numerator: float, denominator: float) -> float:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 
 from sim import metrics
-from sim.analysis.stats import summarise
 from sim.formatting import for_people, interval, percent, stat_interval
 
 
 def headline_table(results) -> str:
     """The headline metrics, system-wide and per stream, with 95% intervals; counts and cost also a year."""
-    from sim.report.reading import a_year, a_year_note, counted_in_window
+    from sim.report.reading import a_year, a_year_note
 
     summary = results.summary
     window = summary["horizon_days"]
@@ -25,11 +24,11 @@ def headline_table(results) -> str:
     for name in metrics.HEADLINE:
         stat = summary["metrics"].get(name)
         if stat is not None and stat["mean"] is not None:
-            yearly = f"  {for_people(a_year(stat['mean'], window)):>10}" if counted_in_window(name) else ""
+            yearly = f"  {for_people(a_year(stat['mean'], window)):>10}" if metrics.counted_in_window(name) else ""
             lines.append(f"{metrics.label(name):<40} {for_people(stat['mean']):>18}  {stat_interval(stat):>25}"
                          + yearly)
     if len(results.stream_names) > 1:
-        counted = [m for m in metrics.STREAM_HEADLINE if counted_in_window(m)]
+        counted = [m for m in metrics.STREAM_HEADLINE if metrics.counted_in_window(m)]
         for title, columns, scale in [("mean in the window", metrics.STREAM_HEADLINE, None),
                                       ("a year", counted, window)]:
             lines += ["", f"per stream, {title}: " + ", ".join(metrics.label(m) for m in columns)]
@@ -101,11 +100,11 @@ def _origin_values(results) -> dict[str, list[float]]:
 
 def _difference_line(d, width: int, base_window: float, alt_window: float) -> str:
     """A row of the comparison table: means, the difference and its interval, and a count's difference a year."""
-    from sim.report.reading import a_year, counted_in_window
+    from sim.report.reading import a_year
 
     line = (f"{d.scenario:<24} {d.metric:<{width}} {for_people(d.base_mean):>10} {for_people(d.alt_mean):>10} "
             f"{for_people(d.difference):>11}{'*' if d.significant else ' '} {interval(d.ci95_low, d.ci95_high):>24}")
-    if counted_in_window(d.metric):
+    if metrics.counted_in_window(d.metric):
         alt, was = a_year(d.alt_mean, alt_window), a_year(d.base_mean, base_window)
         line += f"  {for_people(alt - was if alt is not None and was is not None else None):>17}"
     return line
@@ -147,7 +146,7 @@ def _sweep_heading(metric: str) -> str:
 
 def size_text(sizing) -> str:
     """The answer of `capsim size` and the targets' values at it and one bed below (a count also a year)."""
-    from sim.report.reading import a_year, counted_in_window, window_words
+    from sim.report.reading import a_year, window_words
 
     lines = []
     if sizing.analytic_start is not None:
@@ -160,11 +159,11 @@ def size_text(sizing) -> str:
                 results = sizing.trials[beds].results
                 shown = []
                 for target in sizing.targets:
-                    stat = summarise(target.values(results))
-                    text = f"{target.metric} {for_people(stat['mean'])} {stat_interval(stat)}"
-                    if counted_in_window(target.metric):
+                    mean, low, high = target.interval(results) or (math.nan, math.nan, math.nan)
+                    text = f"{target.metric} {for_people(mean)} {interval(low, high)}"
+                    if metrics.counted_in_window(target.metric):
                         window = results.scenario.horizon
-                        text += f" in the {window_words(window)} ({for_people(a_year(stat['mean'], window))} a year)"
+                        text += f" in the {window_words(window)} ({for_people(a_year(mean, window))} a year)"
                     shown.append(text)
                 lines.append(f"  at {beds} beds: " + "; ".join(shown))
     if sizing.is_plan:

@@ -6,13 +6,10 @@ import json
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from sim.analysis.results import Results
-from sim.analysis.stats import confidence_interval
 from sim.formatting import number, rounded
 from sim.scenario import Scenario
-from sim.studies.compare import Comparison, defined_mean
+from sim.studies.compare import Comparison
 from sim.studies.size import Sizing
 from sim.studies.sweep import SweepPoint
 
@@ -64,10 +61,8 @@ def size_csv(sizing: Sizing) -> str:
         trial = sizing.trials[beds]
         row = [str(beds), str(trial.good).lower()]
         for target in sizing.targets:
-            values = [v for v in target.values(trial.results) if not math.isnan(v)]
-            low, high = (confidence_interval(values, 0.95) if len(values) > 1 and np.std(values) > 0
-                         else (defined_mean(values), defined_mean(values)))
-            row += [number(defined_mean(values)), number(low), number(high)]
+            mean, low, high = target.interval(trial.results) or (math.nan, math.nan, math.nan)
+            row += [number(mean), number(low), number(high)]
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from sim import metrics
 from sim.formatting import MISSING, as_written, finite, for_people, stat_interval
-from sim.metrics import BY_NAME
+from sim.metrics import BY_NAME, counted_in_window
 from sim.report.html import esc, figure_block, html_id, html_table, metric_cell
 from sim.report.reading import (
     a_year,
-    counted_in_window,
     origin_columns,
     origin_differences,
     read_csv,

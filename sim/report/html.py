@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sim import metrics
 from sim.formatting import for_people, stat_interval
-from sim.report.reading import a_year, counted_in_window
+from sim.report.reading import a_year
 
 CSS = """
 :root { color-scheme: light; }
@@ -58,7 +58,7 @@ def mean_cell(stat: dict | None, metric: str = "", window: float | None = None) 
     """A mean and its 95% interval (in brackets, under it) in one table cell; with the `window` (days) of a
     `metric` counted through it, also its value a year."""
     cell = f'{for_people((stat or {}).get("mean"))}<br><span class="ci">{stat_interval(stat)}</span>'
-    if window is not None and counted_in_window(metric):
+    if window is not None and metrics.counted_in_window(metric):
         cell += f"<br><small>{for_people(a_year((stat or {}).get('mean'), window))} a year</small>"
     return cell
 

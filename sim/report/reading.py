@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 
 from sim.errors import NotAResultsFolder
 from sim.formatting import as_written, finite
-from sim.metrics import BY_NAME
 from sim.scenario.durations import DAYS_PER_UNIT
 
 MARKERS = [  # (the file that marks a folder, the command that wrote it)
@@ -30,18 +29,8 @@ MARKERS = [  # (the file that marks a folder, the command that wrote it)
 
 
 YEAR = DAYS_PER_UNIT["year"]
-STOCKS = frozenset({"still_detained", "present_at_start", "waiting_at_start", "still_waiting"})
-"""Counts of people at one moment (the window's start or end), not through the window: never a year."""
 A_YEAR_COLUMNS = ("turned_away", "returned", "cost")
 """The counts and cost the sweep tables (terminal and report) show a year."""
-
-
-def counted_in_window(metric: str) -> bool:
-    """Is `metric` (or STREAM.METRIC) counted through the measured window (people, bed-days, cost), so that it
-    has a value a year? Shares, beds, durations and the people present at one moment do not."""
-    name = metric.rpartition(".")[2]
-    known = BY_NAME.get(name)
-    return known is not None and known.kind in ("count", "bed_days", "money") and name not in STOCKS
 
 
 def a_year(value, window_days) -> float | None:

@@ -16,7 +16,7 @@ from sim.metrics import BY_NAME
 from sim.output.run_folder import FIXED_INPUTS
 from sim.report.drawing import require_matplotlib
 from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, metric_cell, page_lead
-from sim.report.reading import RunFolder, a_year, a_year_note, counted_in_window, read_json, window_words
+from sim.report.reading import RunFolder, a_year, a_year_note, read_json, window_words
 from sim.report.run_figures import (
     capacity_periods,
     distribution_figure,
@@ -57,7 +57,7 @@ def headline_html(folder: RunFolder) -> str:
     rows = []
     for metric in shown:
         stat = system[metric]
-        yearly = for_people(a_year(stat.get("mean"), window)) if counted_in_window(metric) else ""
+        yearly = for_people(a_year(stat.get("mean"), window)) if metrics.counted_in_window(metric) else ""
         row = [metric_cell(metric), for_people(stat.get("mean")), stat_interval(stat), yearly]
         if covered:
             exact = analytic.get(metric)

@@ -13,10 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from sim import metrics
 from sim.analysis.results import Results
-from sim.analysis.stats import confidence_interval
+from sim.analysis.stats import summarise
 from sim.execution.lanes import executor_for
 from sim.execution.runner import run_many
 from sim.metrics import NAMES as METRIC_NAMES
@@ -59,12 +58,23 @@ class Target:
         stream, _, metric = self.metric.rpartition(".")
         return results.values(metric, stream or None)
 
+    def interval(self, results: Results) -> tuple[float, float, float] | None:
+        """The target metric's mean and 95% interval within its bounds (the mean twice for a single
+        replication), or None when the metric is undefined in every replication."""
+        stream = self.metric.rpartition(".")[0] or None
+        stat = summarise(self.values(results), metrics.bounds(self.metric, results.most_beds(stream)))
+        if stat["mean"] is None:
+            return None
+        mean = stat["mean"]
+        low, high = stat["ci95_low"], stat["ci95_high"]
+        return (mean, mean, mean) if low is None or high is None else (mean, low, high)
+
     def met_with_confidence(self, results: Results) -> bool:
         """The whole 95% interval is on the right side of the bound."""
-        values = [v for v in self.values(results) if not math.isnan(v)]
-        if not values:
+        interval = self.interval(results)
+        if interval is None:
             return False
-        low, high = confidence_interval(values, 0.95) if np.std(values) > 0 else (values[0], values[0])
+        _, low, high = interval
         return high <= self.bound if self.comparison == "<=" else low >= self.bound
 
     def __str__(self) -> str:
