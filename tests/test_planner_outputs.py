@@ -236,3 +236,16 @@ def test_compare_table_shows_each_origin_group(tmp_path):
         assert cells[2] == for_people(sum(base) / len(base)) and cells[3] == for_people(sum(alt) / len(alt))
         assert cells[4].rstrip("*") == for_people(paired(base, alt)), line
         assert cells[-1] == for_people(paired(base, alt) / 2), line
+
+
+def test_a_difference_without_an_interval_is_not_called_significant():
+    """A single replication has no interval (NaN bounds): its difference is not marked significant,
+    however large; an interval on either side of zero is."""
+    from sim.studies.compare import Difference
+
+    def difference(low, high):
+        return Difference("alt", "admitted", 10.0, 20.0, 10.0, low, high)
+
+    assert not difference(float("nan"), float("nan")).significant
+    assert not difference(-1.0, 1.0).significant
+    assert difference(0.5, 1.0).significant and difference(-1.0, -0.5).significant

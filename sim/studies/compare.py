@@ -33,7 +33,8 @@ class Difference:
 
     @property
     def significant(self) -> bool:
-        return not (self.ci95_low <= 0 <= self.ci95_high)
+        """The interval excludes zero (never so without an interval: a single replication)."""
+        return self.ci95_low > 0 or self.ci95_high < 0
 
 
 @dataclass
