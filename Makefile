@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-fast lint bench baselines check readme clean browser
+.PHONY: run test test-fast lint bench baselines check readme clean browser wheel
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,5 +60,10 @@ readme: $(STAMP)
 	$(BIN)/python tools/readme_examples.py README.md
 	$(BIN)/python tools/scenario_answers.py scenarios/README.md
 
+# A wheel of capsim (dist/capsim-VERSION-py3-none-any.whl), for another project's CI:
+# pip install dist/capsim-*.whl (README, "capsim check in another project").
+wheel: $(STAMP)
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) results/runs
+	rm -rf $(VENV) results/runs dist

@@ -80,8 +80,13 @@ def test_statistical_tier_catches_a_real_change_and_names_it(tmp_path, change):
 def test_a_changed_scenario_is_reported_as_such(tmp_path, baseline):
     """The scenario hash is compared first: a new scenario is not model drift."""
     other = results_dir(tmp_path, "other", make_scenario(horizon=300, warmup=50, max_detention=50), seed=1)
-    assert "scenario changed" in scenario_changed(other, baseline)
+    message = scenario_changed(other, baseline)
+    assert "scenario changed" in message
     assert scenario_changed(baseline, baseline) is None
+    # what changed, from the scenarios as run (durations in days), and how to refresh the baseline
+    changed = [line for line in message.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-max_detention: 100000.0", "+max_detention: 50.0"]
+    assert "--update" in message
 
 
 def test_holm_matches_the_textbook_example():

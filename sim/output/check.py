@@ -214,14 +214,31 @@ def _shown(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+REFRESH = "capsim check --scenario FILE --baselines DIR --update"
+"""How a baseline is written or refreshed, as the messages say it."""
+
+
 def scenario_changed(new: Path, baseline: Path) -> str | None:
-    """A message when the two folders come from different scenarios, else None."""
+    """A message when the two folders come from different scenarios (with what changed:
+    a diff of the scenarios as run, every default filled in), else None."""
     new_summary, old_summary = read_results(new).summary, read_results(baseline).summary
-    if new_summary["scenario_sha256"] != old_summary["scenario_sha256"]:
-        return (f"the scenario changed ({old_summary['scenario']} {old_summary['scenario_sha256'][:12]} -> "
-                f"{new_summary['scenario']} {new_summary['scenario_sha256'][:12]}): this is a new scenario, "
-                "not model drift; regenerate the baseline (make baselines) if the change is intended")
-    return None
+    if new_summary["scenario_sha256"] == old_summary["scenario_sha256"]:
+        return None
+    old_text, new_text = _text(baseline, "scenario.yaml"), _text(new, "scenario.yaml")
+    return (f"the scenario changed ({old_summary['scenario']} {old_summary['scenario_sha256'][:12]} -> "
+            f"{new_summary['scenario']} {new_summary['scenario_sha256'][:12]}): this is a new scenario, "
+            f"not model drift; if the change is intended, refresh the baseline ({REFRESH}). What changed:\n"
+            + _diff(old_text, new_text, baseline / "scenario.yaml", new / "scenario.yaml", context_lines=1))
+
+
+def _diff(old_text: str, new_text: str, old: Path, new: Path, context_lines: int = 3, max_lines: int = 40) -> str:
+    """The first `max_lines` lines of a unified diff of two texts."""
+    diff = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), f"{old}", f"{new}",
+                                     n=context_lines, lineterm=""))
+    shown = diff[:max_lines]
+    if len(diff) > max_lines:
+        shown.append(f"... ({len(diff) - max_lines} more diff lines)")
+    return "\n".join(shown)
 
 
 def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: int = 40) -> CheckReport:
@@ -231,12 +248,8 @@ def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: in
     for name in DATA_FILES:
         old_text, new_text = old_folder.texts[name], new_folder.texts[name]
         if old_text != new_text:
-            diff = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(),
-                                             f"{baseline / name}", f"{new / name}", n=context_lines, lineterm=""))
-            shown = diff[:max_lines]
-            if len(diff) > max_lines:
-                shown.append(f"... ({len(diff) - max_lines} more diff lines)")
-            messages.append(f"{name} differs:\n" + "\n".join(shown))
+            diff = _diff(old_text, new_text, baseline / name, new / name, context_lines, max_lines)
+            messages.append(f"{name} differs:\n{diff}")
     return CheckReport("exact", not messages, messages)
 
 
