@@ -98,3 +98,10 @@ class DiskFull(CapsimError):
     """A results folder could not be written: its disk is full, over quota or read-only. The
     message names the path, what was kept (the checkpoint of finished replications) and how to
     free the space."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `timeout`, CI runners, systemd and container stops send), handled as Ctrl-C
+    is: the run stops where it is, an unfinished run is kept for --resume; exit 128 + 15."""
+
+    exit_code = 143

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import make_scenario, scenario_data, to_yaml
 
+from sim.execution.checkpoint import FOLDER
 from sim.execution.fault_injection import TEST_KILL_REPLICATION
 from sim.execution.limits import EVENTS_PER_ARRIVAL, expected_arrivals, workload
 from sim.output.folders import atomic_folder
@@ -75,8 +76,8 @@ def assert_no_traceback(done: subprocess.CompletedProcess) -> None:
 @pytest.fixture(scope="module")
 def slow_file(tmp_path_factory) -> Path:
     """About 0.4 s a replication, 40 replications: some 16 s with --jobs 1 on the
-    development machine, so that the kills below (5.3 s in all) never come after
-    the end, even on a machine three times as fast."""
+    development machine, long enough for the kills below, which come after at
+    most nine replications."""
     folder = tmp_path_factory.mktemp("slow")
     path = folder / "slow.yaml"
     path.write_text(to_yaml(scenario_data(
@@ -103,25 +104,18 @@ def small_serial(small_file, tmp_path_factory) -> dict[str, bytes]:
     return data_files(cwd / "out")
 
 
-def simulating(process: subprocess.Popen, out: Path, resumed: bool) -> None:
-    """Wait until `process` starts simulating (the kill times count from there,
-    whatever the start-up takes on a loaded machine): it has said that it resumes,
-    or its checkpoint is there."""
-    if resumed:
-        line = process.stderr.readline()
-        assert "resuming: " in line, line + process.stderr.read()
-        return
-    deadline = time.monotonic() + 120
-    while not any((folder / ".checkpoint" / "plan.json").is_file() for folder in temporary_folders(out)):
-        assert time.monotonic() < deadline and process.poll() is None, "the run did not start"
-        time.sleep(0.02)
+def kept_replications(out: Path) -> int:
+    """How many replications the checkpoint beside `out` holds (0 while there is none)."""
+    return sum(1 for staging in temporary_folders(out) for _ in (staging / FOLDER).glob("s*-r*.pickle"))
 
 
 def test_killed_runs_leave_the_old_folder_and_resume_gives_the_same_bytes(slow_file, tmp_path):
-    """SIGKILL at three fixed times after the simulation starts (a seeded draw),
-    each time resuming the last attempt: the target is always the old complete folder with at most one
-    temporary folder beside it, and the final --resume writes exactly the
-    files of an uninterrupted run."""
+    """SIGKILL three times, each once the checkpoint holds 1-3 more replications
+    than before (a seeded draw), each time resuming the last attempt: the target
+    is always the old complete folder with at most one temporary folder beside
+    it, and the final --resume writes exactly the files of an uninterrupted run.
+    The kills wait for the checkpoint, never for a number of seconds: on a
+    machine of any speed they fall after some replications and before the end."""
     out = tmp_path / "out"
     run = ["run", str(slow_file), "--out", str(out), "--jobs", "1", "--quiet"]
     reference = subprocess.Popen(capsim_command("run", str(slow_file), "--out", str(tmp_path / "reference"),
@@ -132,20 +126,24 @@ def test_killed_runs_leave_the_old_folder_and_resume_gives_the_same_bytes(slow_f
     assert old.returncode == 0, old.stderr
     old_files = files(out)
     draws = random.Random(20240215)
-    for attempt, after in enumerate(draws.uniform(1.0, 3.0) for _ in range(3)):
+    for attempt, more in enumerate(draws.randint(1, 3) for _ in range(3)):
+        wanted = kept_replications(out) + more
         process = subprocess.Popen(capsim_command(*run, *(["--resume"] if attempt else [])), cwd=tmp_path,
                                    env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        simulating(process, out, resumed=attempt > 0)
-        time.sleep(after)
+        deadline = time.monotonic() + 300  # a hang-guard only
+        while kept_replications(out) < wanted:
+            assert process.poll() is None, f"attempt {attempt} ended before its kill: {process.stderr.read()}"
+            assert time.monotonic() < deadline, f"attempt {attempt} kept no {more} more replication(s) in 300 s"
+            time.sleep(0.01)
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
-        assert process.returncode == -signal.SIGKILL, f"attempt {attempt} ended before the kill at {after:.2f} s"
+        assert process.returncode == -signal.SIGKILL, f"attempt {attempt} ended before the kill"
         assert files(out) == old_files
         assert len(temporary_folders(out)) <= 1
     resumed = capsim(*run, "--resume", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     kept = int(resumed.stderr.split("resuming: ")[1].split()[0])
-    assert 0 < kept < 40  # the kills fell after some replications and before the end
+    assert 3 <= kept < 40  # each kill fell after at least one more replication, and before the end
     assert reference.wait(timeout=300) == 0
     assert files(out) == files(tmp_path / "reference")
     assert temporary_folders(out) == []
@@ -297,3 +295,19 @@ def test_a_checkpoint_of_another_replication_format_is_not_resumed(tmp_path):
     with pytest.raises(CheckpointMismatch) as refused:
         Checkpoint.open(tmp_path, plan, resume=True)
     assert f"replication format {REPLICATION_FORMAT - 1} there, {REPLICATION_FORMAT} here" in str(refused.value)
+
+
+def test_max_events_refuses_a_huge_scenario_in_warmup_and_check_too(tmp_path):
+    """`capsim warmup` and `capsim check --scenario` simulate too: the scenario above (3.3e10
+    events) is refused at once with the same message, --max-events raises it (warmup had no
+    limit and ran for hours)."""
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(to_yaml(scenario_data(name="huge", horizon=3650, warmup=0, replications=30,
+                                          streams=[{**scenario_data()["streams"][0],
+                                                    "arrivals": {"rate": 100000.0}}])), encoding="utf-8")
+    for command in (["warmup", str(huge), "--out", "series.csv"], ["check", "--scenario", str(huge)]):
+        done = capsim(*command, cwd=tmp_path)
+        assert done.returncode == 2, (command, done.stderr)
+        assert "about 3.3e+10 events" in done.stderr and "raise the limit: --max-events 4e10" in done.stderr
+        assert_no_traceback(done)
+    assert not (tmp_path / "series.csv").exists()

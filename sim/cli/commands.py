@@ -28,9 +28,18 @@ from sim.cli.options import (
     say_resumed,
 )
 from sim.errors import ScenarioError
+from sim.execution import limits
 from sim.execution.lanes import default_jobs
 from sim.output import workflows
-from sim.scenario import json_schema, load_scenario
+from sim.scenario import Scenario, json_schema, load_scenario
+from sim.scenario.checks import late_steps
+
+
+def _warn(file: str, scenario: Scenario) -> Scenario:
+    """Say on standard error what the scenario holds without effect (a change after the end of the run)."""
+    for warning in late_steps(scenario):
+        click.echo(f"{file}: warning: {warning}", err=True)
+    return scenario
 
 
 @main.command("run")
@@ -58,7 +67,7 @@ from sim.scenario import json_schema, load_scenario
 def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, precision, max_replications,
                 only_replication, overwrite, resume, max_events, with_report, fix_inputs, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
-    scenario = read_scenario(scenario_file, fix_inputs)
+    scenario = _warn(scenario_file, read_scenario(scenario_file, fix_inputs))
     report_possible(with_report)
     jobs = jobs or default_jobs()
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
@@ -106,7 +115,7 @@ def validate(files):
     failed = False
     for file in files:
         try:
-            load_scenario(file)
+            _warn(file, load_scenario(file))
             click.echo(f"{file}: ok")
         except ScenarioError as err:
             failed = True
@@ -139,12 +148,14 @@ def schema():
               help="Half-width (days) of Welch's moving average.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="CSV of the series [warmup-NAME.csv].")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes.")
+@max_events_option
 @friendly
-def warmup(scenario_file, replications, window, out_file, jobs):
+def warmup(scenario_file, replications, window, out_file, jobs, max_events):
     """Recommend a warm-up: Welch's method and MSER-5 on the daily occupancy from empty."""
     from sim.studies.warmup import warmup_analysis
 
-    scenario = load_scenario(scenario_file)
+    scenario = _warn(scenario_file, load_scenario(scenario_file))
+    limits.check(limits.workload([scenario], replications or scenario.replications), max_events)
     recommendation = warmup_analysis(scenario, replications=replications, window=window, jobs=jobs or default_jobs())
     out = Path(out_file or f"warmup-{scenario.name}.csv")
     out.write_text(recommendation.csv(), encoding="utf-8")
@@ -166,8 +177,9 @@ def warmup(scenario_file, replications, window, out_file, jobs):
 @click.option("--abs-tol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
               help="Absolute floor of that threshold, for metrics near zero.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (with --scenario).")
+@max_events_option
 @friendly
-def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs):
+def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs, max_events):
     """Check RESULTS_DIR against BASELINE_DIR (or --scenario FILE against its baseline).
 
     Exit 0 when it passes, 1 on a regression or a changed scenario, 2 on bad input.
@@ -178,8 +190,10 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
         raise click.UsageError("give RESULTS_DIR BASELINE_DIR, or --scenario FILE")
     with tempfile.TemporaryDirectory(prefix="capsim-check-") as scratch:
         if scenario_file:
-            new, baseline = workflows.run_beside_baseline(load_scenario(scenario_file), Path(baselines),
-                                                          Path(scratch), jobs=jobs or default_jobs())
+            scenario = _warn(scenario_file, load_scenario(scenario_file))
+            limits.check(limits.workload([scenario], scenario.replications), max_events)
+            new, baseline = workflows.run_beside_baseline(scenario, Path(baselines), Path(scratch),
+                                                          jobs=jobs or default_jobs())
         else:
             new, baseline = Path(folders[0]), Path(folders[1])
         changed = scenario_changed(new, baseline)
@@ -203,6 +217,8 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 def theory(scenario_file, fix_inputs):
     """Queueing theory for SCENARIO_FILE, without simulating: offered load,
     Erlang B blocking, mean occupancy and the beds each blocking target needs."""
-    click.echo(tables.theory_text(read_scenario(scenario_file, fix_inputs)))
+    scenario = _warn(scenario_file, read_scenario(scenario_file, fix_inputs))
+    limits.check_theory(scenario)
+    click.echo(tables.theory_text(scenario))
 
 

@@ -3,19 +3,23 @@ the one place where capsim's errors become messages and exit codes.
 
 Exit codes: 0 success, 1 a result that fails a check, 2 bad usage or input
 (with file, line and key), 3 a replication that broke the model's invariants,
-130 interrupted. No traceback reaches the user.
+130 interrupted (Ctrl-C, SIGINT), 143 terminated (SIGTERM, handled as Ctrl-C:
+an unfinished run is kept for --resume). No traceback reaches the user.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
 
 from sim.analysis.results import capsim_version
-from sim.errors import CapsimError, notes
+from sim.errors import CapsimError, Terminated, notes
 from sim.execution import limits
 from sim.execution.lanes import default_jobs
 from sim.scenario import load_scenario
@@ -32,10 +36,6 @@ def friendly(command):
             for line in err.lines():
                 click.echo(line, err=True)
             sys.exit(err.exit_code)
-        except KeyboardInterrupt as err:
-            for line in ["capsim: interrupted; no results folder was written", *notes(err)]:
-                click.echo(line, err=True)
-            sys.exit(130)
         except OSError as err:
             click.echo(f"capsim: {err.strerror or err}: {err.filename or ''}".rstrip(": "), err=True)
             sys.exit(2)
@@ -55,7 +55,46 @@ resume_option = click.option(
          "--out, are not run again; the files are the same as those of an uninterrupted run.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+INTERRUPTED = 130
+"""The exit code after Ctrl-C (128 + SIGINT); SIGTERM's is `Terminated.exit_code`."""
+
+
+class CapsimGroup(click.Group):
+    """The `capsim` group: every command runs with SIGTERM raising `Terminated`,
+    and an interrupt becomes its message and exit code here, once for every
+    command (click would print "Aborted!" and exit 1)."""
+
+    def invoke(self, ctx: click.Context):
+        with _sigterm_as_interrupt():
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt as err:
+                what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+                for line in [f"capsim: {what}; no results folder was written", *notes(err)]:
+                    click.echo(line, err=True)
+                sys.exit(err.exit_code if isinstance(err, Terminated) else INTERRUPTED)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises Terminated while the block runs (the main thread only: a signal handler
+    cannot be set elsewhere; an ignored SIGTERM stays ignored), then the old handler is back."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.group(cls=CapsimGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(capsim_version(), prog_name="capsim")
 def main():
     """capsim: how full will the closed centres be, and what does a policy need?"""

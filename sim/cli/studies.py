@@ -25,6 +25,7 @@ from sim.cli.options import (
     study_options,
     where,
 )
+from sim.execution import limits
 from sim.output import workflows
 
 
@@ -122,6 +123,7 @@ def size_command(scenario_file, targets, min_beds, max_beds, replications, seed,
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     out = Path(out_dir or Path("results") / "runs" / f"size-{scenario.name}")
+    limits.check(limits.size_workload(scenario, min_beds, max_beds, replications or scenario.replications), max_events)
     sizing = workflows.size_to_folder(scenario, parsed, out, min_beds=min_beds, max_beds=max_beds,
                                       replications=replications, seed=seed, max_events=max_events, command=sys.argv,
                                       finish=report_into(with_report), **where(jobs, scheduler))

@@ -1,9 +1,9 @@
-"""Where replications run: this process, local worker processes, or a Dask cluster.
+"""Where replications run: this process, or local worker processes (a Dask cluster: cluster.py).
 
 `executor_for` gives the executor; `ProcessLanes` is the local pool, one
 process pool per worker, so that a worker that dies fails only the chunk it was
 running; `worker_context` forks workers from a fork server that has imported
-the simulation.
+the simulation. No worker outlives the process that started it (`follow_the_main_process`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import functools
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
 
-from sim.errors import SchedulerUnavailable
+from sim.execution.cluster import dask_executor
 
 
 def default_jobs() -> int:
@@ -35,25 +36,8 @@ def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[
     pool of worker processes (`ProcessLanes`) and `jobs` == 1 runs in this process (None).
     """
     if scheduler:
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise SchedulerUnavailable(
-                "running on a Dask scheduler needs the dask extra: pip install 'capsim[dask]'"
-            ) from None
-        with contextlib.ExitStack() as stack:
-            if scheduler == "local":
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                    host="127.0.0.1"))
-                client = stack.enter_context(Client(cluster))
-            else:
-                try:
-                    client = stack.enter_context(Client(scheduler, timeout="10s"))
-                except OSError as err:
-                    raise SchedulerUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-            workers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-            yield client.get_executor(pure=False), workers
+        with dask_executor(jobs, scheduler) as on_dask:
+            yield on_dask
         return
     if jobs <= 1:
         yield None, 1
@@ -61,8 +45,8 @@ def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[tuple[
     pool = ProcessLanes(jobs)
     try:
         yield pool, jobs
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # Ctrl-C, SIGTERM, an error: the replications still running are not waited for
+        pool.stop()
         raise
     else:
         # Every task has finished: the worker processes exit in the background
@@ -95,6 +79,31 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def follow_the_main_process() -> None:
+    """In each worker process, as it starts: Ctrl-C is the main process's to
+    handle (it stops the workers, and no worker prints a KeyboardInterrupt
+    traceback), and the worker ends as soon as the main process ends, however
+    it ends (SIGKILL included).
+
+    A worker's parent is the fork server, not the main process, and it holds
+    both ends of its task queue: when the main process died it waited for work
+    forever, and kept the fork server (which ends when no process holds its
+    "alive" pipe) and multiprocessing's resource tracker (the same, for its
+    pipe) alive with it. multiprocessing's `parent_process()` is the main
+    process, whichever start method, with a sentinel that becomes ready when it
+    ends: a thread waits on it (already ready if the main process ended before
+    this worker started)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    main = multiprocessing.parent_process()
+    if main is not None:
+        threading.Thread(target=_end_with, args=(main,), name="capsim-follow-main", daemon=True).start()
+
+
+def _end_with(main: multiprocessing.process.BaseProcess) -> None:
+    main.join()
+    os._exit(1)
+
+
 class ProcessLanes(Executor):
     """`workers` worker processes (see `worker_context`), each in a process pool of its own.
 
@@ -114,7 +123,8 @@ class ProcessLanes(Executor):
         self._closed = False
 
     def _new_lane(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=1, mp_context=self._context)  # starts its process on first use
+        return ProcessPoolExecutor(max_workers=1, mp_context=self._context,  # starts its process on first use
+                                   initializer=follow_the_main_process)
 
     def submit(self, fn, /, *args, **kwargs) -> Future:
         outer: Future = Future()
@@ -191,3 +201,16 @@ class ProcessLanes(Executor):
             self._idle = []
         for lane in lanes:
             lane.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def stop(self) -> None:
+        """Abandon the work (Ctrl-C, SIGTERM, an error): cancel the tasks that wait and
+        end the worker processes now, instead of waiting for the chunks they run
+        (which the interpreter's exit would otherwise wait for)."""
+        with self._lock:
+            self._closed = True  # no task sent and no lane started from here on
+            lanes = self._idle + list(self._busy)
+        # A process pool has no public way to end its processes (before Python 3.14's kill_workers).
+        processes = [process for lane in lanes for process in (getattr(lane, "_processes", None) or {}).values()]
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()

@@ -1,21 +1,28 @@
 """How big a run is, estimated from the scenario before anything runs.
 
 A slip in a scenario file (a rate per year written as a rate per day, a
-horizon in days written as weeks) can turn a minute's run into days of work.
+horizon in days written as weeks, a million beds for a thousand) can turn a
+minute's run into days of work or exhaust the machine's memory halfway.
 `workload` estimates the events and the memory of a run from the rates
-integrated over the simulated days; `check` stops a run above a limit with a
-message that says how big it is and how to raise the limit. Cheap: no model
-is built and nothing is imported beyond the scenario.
+integrated over the simulated days, the beds and the largest waiting list;
+`check` stops a run above a limit with a message that says how big it is and
+what to change. `check_theory` does the same for `capsim theory`, whose
+Erlang B is computed bed by bed. Cheap: no model is built and nothing is
+imported beyond the scenario (the theory's offered load only when a rough
+bound is already too big).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
+
+from sim.engine.monitors import stay_bins
 from sim.errors import TooBig
-from sim.scenario import Scenario
+from sim.scenario import Scenario, Stream
 
 EVENTS_PER_ARRIVAL = 3
 """An arrival, its admission (or turning away) and its departure."""
@@ -26,8 +33,33 @@ DEFAULT_MAX_EVENTS = 1e10
 """About 3.3e9 arrivals: some 3 hours on one core at ARRIVALS_PER_SECOND, under
 an hour on a 4-core laptop; a few thousand times a committed scenario's run
 (2-4 million events), so only a slip or a deliberately huge study reaches it."""
+DEFAULT_MAX_MEMORY = 8e9
+"""8 GB, the memory of an ordinary laptop. A committed scenario needs a few MB
+(1,000 replications of today.yaml about 90 MB, as measured); a detention
+estate of 100,000 beds about 60 MB for 30 replications. Fixed, not an option:
+what passes it is a slip (a billion beds, a waiting list of every arrival of
+a rate per year written per day, 100,000 replications), and what it refuses
+would end in MemoryError on most machines. The estimate is an upper bound:
+every bed full and every occupancy level reached."""
+THEORY_MOST_BEDS = 1e7
+"""`capsim theory` computes Erlang B one bed at a time, up to the beds and up to
+the beds each target needs (about the offered load): some 0.4 s per million
+beds and target, so 1e7 is under 20 s."""
+
 BYTES_PER_STAY = 150
 """One person in detention during a replication: a heap entry and its fate."""
+BYTES_PER_WAITING = 200
+"""One person on a waiting list: a tuple of five and its numbers."""
+BYTES_PER_LEVEL = 32
+"""One occupancy level of a monitor (the system's, and each stream's): a list slot and its time."""
+BYTES_PER_LEVEL_HELD = 48
+"""The same level in the arrays of a replication's metrics (time at each level and its sums); the
+run then keeps 8 bytes of it for every finished replication."""
+BYTES_PER_BIN = 16
+"""One bin of a stream's stay histogram (the running list and its new copy at the end of the warm-up)."""
+BYTES_PER_REPLICATION = 70_000
+"""What every finished replication holds beside its daily occupancy and levels: its metrics by
+system, stream and origin."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +69,13 @@ class Workload:
     arrivals: float
     replications: int
     days: float  # the longest replication, warm-up included
-    memory_bytes: float
+    memory: dict[str, float] = field(default_factory=dict)
+    """Bytes by what they grow with (BEDS, WAITING, STAYS, RESULTS)."""
+    beds: int = 0  # the most beds of any scenario
+
+    @property
+    def memory_bytes(self) -> float:
+        return math.fsum(self.memory.values())
 
     @property
     def events(self) -> float:
@@ -48,32 +86,84 @@ class Workload:
         return self.arrivals / ARRIVALS_PER_SECOND / 3600
 
 
-def expected_arrivals(scenario: Scenario) -> float:
-    """Expected arrivals of one replication, every stream's rate (an uncertain
-    rate at its mean) integrated over the schedule from day 0 to the end."""
+def _number(count: int) -> float:
+    """A count as a float, infinite beyond floats (a replication count of 400 digits is a slip too)."""
+    return float(count) if count < 1e300 else math.inf
+
+
+def _rate(rate) -> float:
+    return rate if isinstance(rate, (int, float)) else rate.mean()
+
+
+def stream_arrivals(scenario: Scenario, stream: Stream) -> float:
+    """Expected arrivals of one stream in a replication, its rate (an uncertain rate at its mean)
+    integrated over its schedule from day 0 to the end."""
     end = scenario.end_day
+    steps = scenario.rate_steps(stream)
     total = 0.0
-    for stream in scenario.streams:
-        steps = scenario.rate_steps(stream)
-        for k, (day, rate) in enumerate(steps):
-            until = steps[k + 1][0] if k + 1 < len(steps) else end
-            rate = rate if isinstance(rate, (int, float)) else rate.mean()
-            total += rate * max(0.0, min(until, end) - max(day, 0.0))
+    for k, (day, rate) in enumerate(steps):
+        following = steps[k + 1][0] if k + 1 < len(steps) else end
+        total += _rate(rate) * max(0.0, min(following, end) - max(day, 0.0))
     return total
 
 
-def workload(scenarios: Sequence[Scenario], replications: int, repeats: int = 1) -> Workload:
-    """The size of running each of `scenarios` `replications` times, all of it `repeats` times.
+def expected_arrivals(scenario: Scenario) -> float:
+    """Expected arrivals of one replication, every stream from day 0 to the end."""
+    return math.fsum(stream_arrivals(scenario, stream) for stream in scenario.streams)
 
-    Memory: the daily occupancy (4 bytes a day per replication, held twice
-    while the results are written) and, in each worker, the people in
-    detention (at most the most beds there ever are).
+
+def _peak_rate(scenario: Scenario, stream: Stream) -> float:
+    return max(_rate(rate) for _, rate in scenario.rate_steps(stream))
+
+
+def _most_waiting(scenario: Scenario, stream: Stream) -> float:
+    """The longest waiting list a stream can have: every arrival of the run, or, with a fixed
+    max_wait, those of the busiest max_wait."""
+    if stream.when_full != "wait":
+        return 0.0
+    if isinstance(stream.max_wait, float) and stream.max_wait < scenario.end_day:
+        return _peak_rate(scenario, stream) * stream.max_wait
+    return stream_arrivals(scenario, stream)
+
+
+def levels(scenario: Scenario, added_beds: int = 0) -> int:
+    """The occupancy levels a replication's monitors count: the most beds there ever are."""
+    return max([beds for _, beds in scenario.capacity_steps()] + [s.reserved_beds for s in scenario.streams]) \
+        + added_beds
+
+
+BEDS, WAITING, STAYS, RESULTS = "the beds", "the waiting lists", "the stay histograms", "the results kept"
+"""What a run's memory grows with (the keys of Workload.memory)."""
+
+
+def _memory(scenario: Scenario, runs: float, added_beds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Bytes of running `scenario` `runs` times, by what they grow with: of the replication under
+    way in a worker (its occupancy levels, the people in detention, the waiting lists, the stay
+    histograms), and of what the run keeps of every finished replication (its time at each level,
+    its daily occupancy, held twice while the results are written, and its metrics)."""
+    beds = _number(levels(scenario, added_beds))
+    monitored = beds + math.fsum(min(beds, _number(s.max_beds)) if s.max_beds else beds for s in scenario.streams)
+    bins = sum(int(stay_bins(np.array([scenario.stream_max_detention(s)]))[0]) + 2 for s in scenario.streams)
+    under_way = {BEDS: monitored * BYTES_PER_LEVEL + beds * (BYTES_PER_LEVEL_HELD + BYTES_PER_STAY),
+                 WAITING: math.fsum(_most_waiting(scenario, s) for s in scenario.streams) * BYTES_PER_WAITING,
+                 STAYS: bins * BYTES_PER_BIN}
+    kept = {BEDS: beds * 8 * runs, RESULTS: ((math.floor(scenario.end_day) + 1) * 4 * 2 + BYTES_PER_REPLICATION) * runs}
+    return under_way, kept
+
+
+def workload(scenarios: Sequence[Scenario], replications: int, repeats: int = 1, *, added_beds: int = 0) -> Workload:
+    """The size of running each of `scenarios` `replications` times, all of it `repeats` times,
+    with every capacity step raised by `added_beds` (the largest count `capsim size` tries).
+
+    Memory: in each worker, the replication under way (the largest of the
+    scenarios'); in the main process, every finished replication's results.
     """
-    days = max(s.end_day for s in scenarios)
-    arrivals = sum(expected_arrivals(s) for s in scenarios) * replications * repeats
-    daily = sum(math.floor(s.end_day) + 1 for s in scenarios) * replications * 4 * 2
-    in_detention = max(max(beds for _, beds in s.capacity_steps()) for s in scenarios) * BYTES_PER_STAY
-    return Workload(arrivals, len(scenarios) * replications * repeats, days, daily + in_detention)
+    runs = _number(replications) * repeats
+    parts = [_memory(s, runs, added_beds) for s in scenarios]
+    memory = {what: max((under_way.get(what, 0.0) for under_way, _ in parts))
+              + math.fsum(kept.get(what, 0.0) for _, kept in parts) for what in (BEDS, WAITING, STAYS, RESULTS)}
+    return Workload(math.fsum(expected_arrivals(s) for s in scenarios) * runs, len(scenarios) * replications * repeats,
+                    max(s.end_day for s in scenarios), memory, max(levels(s, added_beds) for s in scenarios))
 
 
 def bed_counts_tried(min_beds: int, max_beds: int) -> int:
@@ -82,19 +172,75 @@ def bed_counts_tried(min_beds: int, max_beds: int) -> int:
     return 2 * math.ceil(math.log2(max(2, max_beds - min_beds + 1))) + 2
 
 
-def check(load: Workload, max_events: float | None) -> None:
-    """Stop (TooBig, exit 2) if `load` is beyond `max_events`; None means no limit."""
+def size_workload(scenario: Scenario, min_beds: int, max_beds: int | None, replications: int) -> Workload:
+    """The size of `capsim size`: every bed count it may try, with the largest (`max_beds`, by
+    default 4x the beds) in memory."""
+    most = max_beds or 4 * max(scenario.capacity.beds, min_beds + 1)
+    return workload([scenario], replications, bed_counts_tried(min_beds, most),
+                    added_beds=max(0, most - scenario.capacity.beds))
+
+
+def check(load: Workload, max_events: float | None, max_memory: float = DEFAULT_MAX_MEMORY) -> None:
+    """Stop (TooBig, exit 2) if `load` is beyond `max_events` (None means no limit) or beyond `max_memory`."""
+    if not load.memory_bytes <= max_memory:
+        # the largest part; when several are beyond floats, the replications (which multiply the rest)
+        what, most = max(load.memory.items(), key=lambda item: (item[1], item[0] == RESULTS))
+        raise TooBig(
+            f"this run needs more memory than capsim allows: {_size(load.memory_bytes)}, of it "
+            f"{_size(most)} for {what} ({_what_sizes(what, load)}); the limit is {max_memory / 1e9:g} GB. "
+            f"{_ADVICE[what]}")
     if max_events is None or load.events <= max_events:
         return
+    size = (f"about {load.events:.2g} events ({load.arrivals:.2g} arrivals over {_many(load.replications)} "
+            f"replications of up to {load.days:,.0f} days), {_size(load.memory_bytes)} of memory, "
+            f"{_duration(load.core_hours)} of one core")
+    if not math.isfinite(load.events):
+        raise TooBig(f"this run is beyond any limit: {size}. Check the rates (arrivals per day), the horizon and "
+                     "the replications.")
     exponent = math.floor(math.log10(load.events))
     raised = f"{math.ceil(load.events / 10 ** exponent)}e{exponent}"
     raise TooBig(
-        f"this run is bigger than the limit: about {load.events:.2g} events ({load.arrivals:.2g} arrivals over "
-        f"{load.replications:,} replications of up to {load.days:,.0f} days), about "
-        f"{_size(load.memory_bytes)} of memory, {_duration(load.core_hours)} of one core; the limit is "
-        f"{max_events:.2g} events (--max-events). Check the rates (arrivals per day), the horizon and the "
-        f"replications; if the size is meant, raise the limit: --max-events {raised} "
-        f"(or CAPSIM_MAX_EVENTS={raised})")
+        f"this run is bigger than the limit: {size}; the limit is {max_events:.2g} events (--max-events). Check the "
+        f"rates (arrivals per day), the horizon and the replications; if the size is meant, raise the limit: "
+        f"--max-events {raised} (or CAPSIM_MAX_EVENTS={raised})")
+
+
+def _what_sizes(what: str, load: Workload) -> str:
+    if what == BEDS:
+        return f"up to {load.beds:,}, their occupancy levels counted in every replication"
+    if what == WAITING:
+        return f"up to {load.memory[WAITING] / BYTES_PER_WAITING:.3g} people waiting at once"
+    if what == STAYS:
+        return "one bin per 0.1% of the maximum detention"
+    return f"{_many(load.replications)} replications of up to {load.days:,.0f} days"
+
+
+_ADVICE = {
+    BEDS: "Check the beds (capacity.beds and its changes, or --max-beds), or run fewer replications.",
+    WAITING: "Check the rates of the streams that wait for a bed (when_full: wait): every arrival may be "
+             "waiting at once, unless a max_wait bounds the list.",
+    STAYS: "Check max_detention.",
+    RESULTS: "Run fewer replications (--replications, --max-replications) or a shorter horizon.",
+}
+
+
+def check_theory(scenario: Scenario) -> None:
+    """Stop (TooBig, exit 2) before `capsim theory` computes Erlang B over more than THEORY_MOST_BEDS beds:
+    the beds, or the beds a target needs, which is about the offered load (below the peak rates times the
+    maximum detention; the load itself is integrated only when that bound is too big)."""
+    beds = scenario.capacity.beds
+    bound = math.fsum(_peak_rate(scenario, s) * scenario.stream_max_detention(s) for s in scenario.streams)
+    if beds <= THEORY_MOST_BEDS and bound <= THEORY_MOST_BEDS:
+        return
+    from sim.analysis.theory import analytic_check
+
+    load = analytic_check(scenario).offered_load
+    if beds <= THEORY_MOST_BEDS and (load is None or load <= THEORY_MOST_BEDS):
+        return
+    raise TooBig(
+        f"queueing theory would compute Erlang B bed by bed over more than {THEORY_MOST_BEDS:,.0f} beds ({beds:,} "
+        f"beds, an offered load of {load or 0:.3g} erlangs), which takes capsim minutes or more. Check the rates "
+        "(arrivals per day) and the beds.")
 
 
 def _duration(hours: float) -> str:
@@ -105,9 +251,17 @@ def _duration(hours: float) -> str:
     return "under an hour" if hours > 1 / 60 else "under a minute"
 
 
+def _many(count: int) -> str:
+    """A count for people: with thousands separators, or in powers of ten when it has more than 15 digits."""
+    return f"{count:,}" if count < 10**15 else f"about 1e{len(str(count)) - 1}"
+
+
 def _size(count: float) -> str:
+    """About so many bytes, in words."""
+    if not math.isfinite(count):
+        return "more than any machine has"
     for unit in ("bytes", "kB", "MB", "GB"):
         if count < 1000:
-            return f"{count:.0f} {unit}"
+            return f"about {count:.0f} {unit}"
         count /= 1000
-    return f"{count:,.0f} TB"
+    return f"about {count:,.0f} TB"

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from sim.errors import CheckInputError, DamagedResults
 
@@ -262,7 +261,9 @@ def welch_p_value(a: np.ndarray, b: np.ndarray) -> float:
         return 1.0 if a.size == b.size == 1 and a[0] == b[0] else (0.0 if (a.size == 0) != (b.size == 0) else 1.0)
     if a.std() == 0 and b.std() == 0:
         return 1.0 if a.mean() == b.mean() else 0.0
-    return float(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+    from scipy import stats  # here: `import sim` (workers included) imports no SciPy
+
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def holm(p_values: list[float]) -> list[float]:

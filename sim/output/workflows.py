@@ -18,6 +18,7 @@ from sim.errors import CheckInputError
 from sim.execution import limits
 from sim.execution.checkpoint import Checkpoint, run_plan
 from sim.execution.runner import run
+from sim.output.check import REFRESH
 from sim.output.folders import atomic_folder
 from sim.output.run_folder import FIXED_INPUTS, manifest_json, write, write_files
 from sim.output.study_folders import comparison_csv, comparison_json, size_csv, size_json, sweep_csv
@@ -155,5 +156,11 @@ def run_beside_baseline(scenario: Scenario, baselines: Path, scratch: Path, *, j
     """
     baseline = baselines / scenario.name
     if not (baseline / "summary.json").exists():
-        raise CheckInputError(f"{baseline}: no baseline for {scenario.name} (make baselines writes it)")
+        raise CheckInputError(f"{baseline}: no baseline for {scenario.name} ({REFRESH} writes it)")
     return write(run(scenario, jobs=jobs), scratch / scenario.name), baseline
+
+
+def refresh_baseline(scenario: Scenario, baselines: Path, *, jobs: int = 1, command: list[str] | None = None) -> Path:
+    """Write or rewrite `baselines/NAME`, the baseline `capsim check --scenario` compares to: the
+    scenario run with the seed and replications in its file, as `make baselines` does here."""
+    return write(run(scenario, jobs=jobs), baselines / scenario.name, command=command, jobs=jobs, overwrite=True)

@@ -4,14 +4,21 @@ Shares aside (a stream's own model checks them), no single key can say that
 times are in order, that a date needs `start`, that names are unique or that
 reserved beds fit in the capacity. These rules read the data as written, so
 they run even when some values are invalid (the schema reports those).
+`late_steps` reads a valid scenario for what it says without effect (a
+change after the end of the run), which the command line warns of.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from sim.scenario.durations import to_days
+from sim.scenario.schema import Scenario
+
+LAST_DAY = dt.date.max
+"""The calendar's last day (9999-12-31): with `start`, no time of the run may fall after it."""
 
 
 def _as_date(value) -> dt.date | None:
@@ -57,6 +64,7 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
     as (location, message)."""
     problems: list[tuple[tuple, str]] = list(_booleans(data, ()))
     start = _as_date(data.get("start"))
+    days_left = (LAST_DAY - start).days if start is not None else math.inf
 
     def day_of(loc: tuple, value) -> float | None:
         date = _as_date(value)
@@ -75,6 +83,9 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
             day = days
         if day < 0:
             problems.append((loc, f"must not be before day 0 (got {day:g} days)"))
+        if day > days_left:
+            problems.append((loc, f"falls after {LAST_DAY}, the calendar's last day ({day:,.0f} days after "
+                                  f"the start, {start})"))
         return day
 
     capacity = _mapping(data.get("capacity"))
@@ -127,6 +138,31 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
         warmup, horizon = to_days(data.get("warmup", 0)), to_days(data.get("horizon"))
         if isinstance(warmup, float) and isinstance(horizon, float) and warmup + horizon > 200 * 365.25:
             problems.append((("horizon",), "warm-up plus horizon must stay below 200 years"))
+        elif isinstance(warmup, float) and isinstance(horizon, float) and 0 < horizon and warmup + horizon == warmup:
+            problems.append((("horizon",), f"too short to measure after a warm-up of {warmup:g} days: "
+                                           f"{horizon:g} days are lost in the rounding of the clock"))
+        elif isinstance(warmup, float) and isinstance(horizon, float) and warmup + horizon >= days_left + 1:
+            problems.append((("start",), f"the run would end after {LAST_DAY}, the calendar's last day: "
+                                         f"{warmup + horizon:,.0f} days of warm-up and horizon from {start}"))
     except ValueError:
         pass
     return problems
+
+
+def late_steps(scenario: Scenario) -> list[str]:
+    """Capacity changes and rate steps at or after the end of the run: valid, but they
+    change nothing, which is most often a date or a horizon written wrong."""
+    end = scenario.end_day
+
+    def when(day: float) -> str:
+        if scenario.start is None:
+            return f"day {day:,.6g}"
+        return f"{scenario.start + dt.timedelta(days=math.floor(day))} (day {day:,.6g})"
+
+    found = [(f"capacity change {change.name!r}" if change.name else f"capacity.changes[{i}]", scenario.day(change.at))
+             for i, change in enumerate(scenario.capacity.changes)]
+    for stream in scenario.streams:
+        found += [(f"streams.{stream.name}.arrivals.schedule[{p}]", scenario.day(piece.from_))
+                  for p, piece in enumerate(stream.arrivals.schedule or [])]
+    return [f"{what} at {when(day)} comes at or after the end of the run, {when(end)}: it changes nothing "
+            "(is its date or the horizon wrong?)" for what, day in found if day >= end]

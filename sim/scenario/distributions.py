@@ -3,25 +3,59 @@
 Each spec is a pydantic model (the `dist` key picks the family) that draws
 vectorised batches from a numpy Generator for the model, and gives its
 survival function P(T > t) for the analytic check. Values are in days and
-accept units ("35 days", "2 weeks").
+accept units ("35 days", "2 weeks"). Parameters that validate one by one may
+still give times that cannot be computed (a gamma with mean 1e300 and sd
+1e-300 has a shape of 1e1200): each spec draws a few times when it is
+validated and refuses what is not finite, so that the model never meets a
+NaN stay and the theory never integrates one.
 """
 
 from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.durations import NonNegativeDays, PositiveDays
 
+CHECK_DRAWS = 256
+"""Times drawn (from a generator of its own, so no run's random numbers) to check that a spec can be sampled."""
+_CLOSER = "keep the parameters within a few orders of magnitude of each other"
+
 
 class _Spec(BaseModel):
     """A distribution of times (days): a sampler for the model, a survival function for the checks."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
+    if TYPE_CHECKING:
+        dist: str  # each family's own Literal
+
+    @model_validator(mode="after")
+    def _computable(self):
+        try:
+            with np.errstate(all="ignore"):
+                derived = self._derived()
+                draws = self.sample(np.random.default_rng(0), CHECK_DRAWS)
+        except (ArithmeticError, ValueError):
+            raise ValueError(f"{self._named()} cannot be computed: its numbers overflow ({_CLOSER})") from None
+        for name, value in derived.items():
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{self._named()} cannot be computed: its {name} is {value:.3g} ({_CLOSER})")
+        if not np.all(np.isfinite(draws) & (draws >= 0)):
+            raise ValueError(f"{self._named()} gives times that are not finite numbers of days ({_CLOSER})")
+        return self
+
+    def _named(self) -> str:
+        numbers = [f"{name} {value:.3g}" for name, value in self if isinstance(value, float)]
+        return f"a {self.dist} time" + (f" with {', '.join(numbers)}" if numbers else "")
+
+    def _derived(self) -> dict[str, float]:
+        """The numbers the sampler and the survival function compute from the parameters, each of which
+        must be finite and positive (the parameters themselves are checked by their fields)."""
+        return {}
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw `n` values (days) from `rng`."""
@@ -86,6 +120,9 @@ class Gamma(_Spec):
     def sample(self, rng, n):
         return rng.gamma((self.mean / self.sd) ** 2, self.sd**2 / self.mean, n)
 
+    def _derived(self):
+        return {"shape (mean/sd)^2": (self.mean / self.sd) ** 2, "scale sd^2/mean": self.sd**2 / self.mean}
+
     def _scipy(self, stats):
         return stats.gamma((self.mean / self.sd) ** 2, scale=self.sd**2 / self.mean)
 
@@ -115,6 +152,10 @@ class LogNormal(_Spec):
         mu, sigma = self._mu_sigma
         return rng.lognormal(mu, sigma, n)
 
+    def _derived(self):
+        mu, sigma = self._mu_sigma
+        return {"median": math.exp(mu), "sigma (of the logarithm)": sigma}
+
     def _scipy(self, stats):
         mu, sigma = self._mu_sigma
         return stats.lognorm(sigma, scale=math.exp(mu))
@@ -135,6 +176,9 @@ class Weibull(_Spec):
 
     def sample(self, rng, n):
         return self.scale * rng.weibull(self.shape, n)
+
+    def _derived(self):
+        return {"mean scale x gamma(1 + 1/shape)": self.scale * math.gamma(1 + 1 / self.shape)}
 
     def _scipy(self, stats):
         return stats.weibull_min(self.shape, scale=self.scale)

@@ -17,11 +17,17 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.scenario.distributions import Distribution
-from sim.scenario.durations import Days, NonNegativeDays, PositiveDays
+from sim.scenario.durations import CalendarDate, Days, NonNegativeDays, PositiveDays
 from sim.scenario.paths import set_path
-from sim.scenario.uncertain import Uncertain
+from sim.scenario.uncertain import Count, Uncertain
 
 EIGHT_MONTHS = 8 * 365.25 / 12
+MOST_ARRIVALS_PER_DAY = 1e9
+"""No stream brings more than a billion people a day: beyond it a slip (a rate per year or per
+decade written as one per day) is certain, and a day of it would take capsim over an hour."""
+MOST_COST_PER_BED_DAY = 1e9
+"""No bed costs more than a billion a day: beyond it a slip is certain, and the cost of the
+bed-days (up to 1e21 of them) could overflow."""
 
 At = dt.date | Days
 """A point in time: days since day 0, or a calendar date when `start` is set."""
@@ -44,9 +50,25 @@ def _within(low: float, high: float, what: str):
     return AfterValidator(check)
 
 
+def _arrivals_at_most(value):
+    fixed = isinstance(value, (int, float))
+    most = value if fixed else value.largest()
+    if most > MOST_ARRIVALS_PER_DAY:
+        raise ValueError(f"more than a billion arrivals a day{'' if fixed else f' (up to {most:.3g})'}: check the "
+                         "unit (arrivals per day)")
+    return value
+
+
+def _cost_at_most(value: float) -> float:
+    if value > MOST_COST_PER_BED_DAY:
+        raise ValueError("more than a billion a bed-day: check the unit (the cost of one bed for one day)")
+    return value
+
+
 Probability = Annotated[Annotated[float, Field(ge=0, le=1)] | Uncertain, _within(0, 1, "probability")]
 """A probability, or an uncertain one drawn once per replication."""
-Rate = Annotated[Annotated[float, Field(gt=0)] | Uncertain, _within(0, math.inf, "rate")]
+Rate = Annotated[Annotated[float, Field(gt=0)] | Uncertain, _within(0, math.inf, "rate"),
+                 AfterValidator(_arrivals_at_most)]
 """Arrivals per day, or an uncertain rate (a schedule may have pieces at 0)."""
 
 
@@ -70,7 +92,7 @@ class CapacityChange(_Strict):
                                  "a scenario that extends this one can override or remove it by name")
     at: At = Field(description="when the change takes effect: days since day 0 (a duration such as "
                                "'18 months') or a date (with `start`)")
-    beds: int = Field(ge=0, description="the number of beds from then on, all streams together")
+    beds: Count = Field(ge=0, description="the number of beds from then on, all streams together")
 
 
 class Capacity(_Strict):
@@ -80,7 +102,7 @@ class Capacity(_Strict):
     the other streams share the rest.
     """
 
-    beds: int = Field(ge=0, description="beds in force at day 0")
+    beds: Count = Field(ge=0, description="beds in force at day 0")
     changes: list[CapacityChange] = Field(default_factory=list,
                                           description="later changes of the number of beds, in time order")
 
@@ -95,7 +117,8 @@ class RateChange(_Strict):
 
     from_: At = Field(alias="from", description="when this rate starts: days since day 0 (a duration) or a "
                                                 "date (with `start`); the first piece starts at day 0")
-    rate: float = Field(ge=0, description="arrivals per day from this time on")
+    rate: Annotated[float, AfterValidator(_arrivals_at_most)] = Field(ge=0, description="arrivals per day from "
+                                                                                          "this time on")
 
 
 class Arrivals(_Strict):
@@ -167,7 +190,7 @@ class Stream(_Strict):
                                   "(a duration or a distribution); none: no limit")
     priority: int = Field(default=0, description="with when_full: wait, lower numbers are served first; equal "
                                                  "priorities in arrival order")
-    reserved_beds: int = Field(default=0, ge=0, description="beds only this stream may use, taken from the capacity")
+    reserved_beds: Count = Field(default=0, ge=0, description="beds only this stream may use, taken from the capacity")
     max_beds: int | None = Field(default=None, ge=1, description="the most beds this stream may hold at "
                                                                     "once; none: no cap")
     max_detention: PositiveDays | None = Field(
@@ -202,19 +225,20 @@ class Scenario(_Strict):
                                    "'_', '.', '-')")
     description: str = Field(default="", description="what the scenario stands for, in a sentence or two "
                                                      "(shown in the results)")
-    start: dt.date | None = Field(default=None, description="the calendar date of day 0, the first day of the "
+    start: CalendarDate | None = Field(default=None, description="the calendar date of day 0, the first day of the "
                                      "warm-up; with it, times may be written as dates")
     horizon: PositiveDays = Field(description="the measured window, after the warm-up (a duration such as "
                                               "'3 years')")
     warmup: NonNegativeDays = Field(default=0.0, description="the time simulated first, from empty, and not "
                                     "measured, so that the centres fill up (a duration)")
-    replications: int = Field(default=30, ge=1, description="how many independent runs the results are "
+    replications: Count = Field(default=30, ge=1, description="how many independent runs the results are "
                                                             "drawn from")
     seed: int = Field(default=0, ge=0, description="the random seed: the same seed gives the same results")
     max_detention: PositiveDays = Field(default=EIGHT_MONTHS, description="the legal maximum stay, for every "
                                         "stream that does not set its own (a duration; default 8 months)")
-    cost_per_bed_day: float | None = Field(default=None, ge=0, description="the cost of one bed occupied "
-                                              "for one day, for the cost of the bed-days; none: no cost")
+    cost_per_bed_day: Annotated[float, Field(ge=0), AfterValidator(_cost_at_most)] | None = Field(
+        default=None, description="the cost of one bed occupied for one day, for the cost of the bed-days; "
+                                  "none: no cost")
     capacity: Capacity = Field(description="the beds: how many at day 0, and later changes")
     streams: list[Stream] = Field(min_length=1, description="the flows of people into the shared beds")
 

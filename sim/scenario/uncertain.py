@@ -12,9 +12,22 @@ import math
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from sim.scenario.durations import PositiveDays
+
+MOST_COUNT = 2**53
+"""The largest count capsim takes: the largest integer a float (the model's numbers) holds exactly."""
+
+
+def _exact(count: int) -> int:
+    if count > MOST_COUNT:
+        raise ValueError(f"must be at most 2^53 = {MOST_COUNT:,}, the largest count a float holds exactly")
+    return count
+
+
+Count = Annotated[int, AfterValidator(_exact)]
+"""A number of people, beds or events: an integer of at most MOST_COUNT."""
 
 
 class _Uncertain(BaseModel):
@@ -34,13 +47,17 @@ class _Uncertain(BaseModel):
         """The smallest and largest value it can take."""
         raise NotImplementedError
 
+    def largest(self) -> float:
+        """A value its draws do not exceed: the top of its support, where it has one."""
+        return self.support()[1]
+
 
 class _Counts(BaseModel):
     """What was observed: so many successes out of so many trials."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    successes: int = Field(ge=0, description="how many succeeded (e.g. people returned)")
-    trials: int = Field(ge=1, description="how many were tried (e.g. people detained)")
+    successes: Count = Field(ge=0, description="how many succeeded (e.g. people returned)")
+    trials: Count = Field(ge=1, description="how many were tried (e.g. people detained)")
 
     @model_validator(mode="after")
     def _at_most_trials(self):
@@ -75,7 +92,7 @@ class _Exposure(BaseModel):
     """What was observed: so many events over so long a period."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    events: int = Field(ge=0, description="how many events were counted (e.g. arrests)")
+    events: Count = Field(ge=0, description="how many events were counted (e.g. arrests)")
     days: PositiveDays = Field(description="the period they were counted over (a duration)")
 
 
@@ -99,6 +116,11 @@ class GammaFrom(_Uncertain):
 
     def support(self):
         return 0.0, math.inf
+
+    def largest(self):
+        """The mean plus 40 standard deviations: a gamma draw exceeds it with a chance below 1e-17."""
+        shape = 1 + self.gamma_from.events
+        return (shape + 40 * math.sqrt(shape)) / self.gamma_from.days
 
 
 class UniformRange(_Uncertain):
