@@ -3,6 +3,8 @@ scenario-hash guard, on small scenarios written to tmp_path."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import make_scenario, scenario_data
@@ -92,3 +94,22 @@ def test_a_changed_scenario_is_reported_as_such(tmp_path, baseline):
 def test_holm_matches_the_textbook_example():
     """Oracle: Holm (1979) step-down, computed by hand for four p-values."""
     assert np.allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+
+
+def test_update_writes_a_baseline_that_the_next_check_passes(tmp_path):
+    """Another project's CI recipe: `check --scenario F --update` writes BASELINES/NAME from the
+    scenario's own seed; the next `check --scenario F` passes the exact tier."""
+    from click.testing import CliRunner
+
+    from sim.cli import main
+
+    scenario = tmp_path / "mine.yaml"
+    scenario.write_text((Path(__file__).parents[1] / "scenarios" / "today.yaml").read_text(), encoding="utf-8")
+    runner = CliRunner()
+    written = runner.invoke(main, ["check", "--scenario", str(scenario), "--baselines", str(tmp_path / "b"),
+                                   "--update", "-j", "1"])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "b" / "today" / "summary.json").is_file()
+    checked = runner.invoke(main, ["check", "--scenario", str(scenario), "--baselines", str(tmp_path / "b"),
+                                   "--tier", "exact", "-j", "1"])
+    assert checked.exit_code == 0 and "PASS" in checked.output, checked.output

@@ -177,9 +177,11 @@ def warmup(scenario_file, replications, window, out_file, jobs, max_events):
 @click.option("--abs-tol", type=click.FloatRange(min=0), default=1e-3, show_default=True,
               help="Absolute floor of that threshold, for metrics near zero.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (with --scenario).")
+@click.option("--update", is_flag=True,
+              help="With --scenario: write or refresh its baseline BASELINES/NAME (the scenario's own seed) and stop.")
 @max_events_option
 @friendly
-def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs, max_events):
+def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs, max_events, update):
     """Check RESULTS_DIR against BASELINE_DIR (or --scenario FILE against its baseline).
 
     Exit 0 when it passes, 1 on a regression or a changed scenario, 2 on bad input.
@@ -188,10 +190,16 @@ def check(folders, scenario_file, baselines, tier, alpha, rel_tol, abs_tol, jobs
 
     if scenario_file and folders or not scenario_file and len(folders) != 2:
         raise click.UsageError("give RESULTS_DIR BASELINE_DIR, or --scenario FILE")
+    if update and not scenario_file:
+        raise click.UsageError("--update writes the baseline of --scenario FILE: give it")
     with tempfile.TemporaryDirectory(prefix="capsim-check-") as scratch:
         if scenario_file:
             scenario = _warn(scenario_file, load_scenario(scenario_file))
             limits.check(limits.workload([scenario], scenario.replications), max_events)
+            if update:
+                written = workflows.refresh_baseline(scenario, Path(baselines), jobs=jobs or default_jobs())
+                click.echo(f"baseline written: {written}")
+                return
             new, baseline = workflows.run_beside_baseline(scenario, Path(baselines), Path(scratch),
                                                           jobs=jobs or default_jobs())
         else:
