@@ -52,3 +52,30 @@ def make_scenario(**overrides) -> Scenario:
 @pytest.fixture
 def small_scenario() -> Scenario:
     return make_scenario()
+
+
+def measured_child(command: list[str], cwd, *, hang_guard: float, env: dict | None = None,
+                   merge_stderr: bool = False, preexec_fn=None) -> tuple[int, str, str, int]:
+    """Run `command` in a child process: its exit code, stdout, stderr (empty with `merge_stderr`)
+    and its own peak resident memory in bytes (os.wait4, so not the test's). Killed after
+    `hang_guard` seconds: a hang guard, never a speed test."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT if merge_stderr else err, preexec_fn=preexec_fn)
+        guard = threading.Timer(hang_guard, process.kill)
+        guard.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            guard.cancel()
+        out.seek(0)
+        err.seek(0)
+        peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        return (os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace"),
+                err.read().decode("utf-8", "replace"), peak)

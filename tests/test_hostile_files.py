@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import resource
-import subprocess
 import sys
-import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import measured_child
 
 HANG_GUARD_SECONDS = 30
 PEAK_MEMORY_LIMIT = 200 * 2**20
@@ -55,21 +53,11 @@ def _limit_address_space():
 
 def validate(target: str, cwd: Path) -> Ran:
     """`capsim validate TARGET` in `cwd`: exit code, stdout and stderr together, peak memory."""
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen([sys.executable, "-m", "sim", "validate", target], cwd=cwd,
-                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                   preexec_fn=_limit_address_space)
-        guard = threading.Timer(HANG_GUARD_SECONDS, process.kill)
-        guard.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            guard.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        text = output.read().decode("utf-8", "replace")
-    assert process.returncode != -9, f"capsim validate {target} still ran after {HANG_GUARD_SECONDS} s"
-    return Ran(process.returncode, text, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024))
+    code, text, _, peak = measured_child([sys.executable, "-m", "sim", "validate", target], cwd,
+                                         hang_guard=HANG_GUARD_SECONDS, merge_stderr=True,
+                                         preexec_fn=_limit_address_space)
+    assert code != -9, f"capsim validate {target} still ran after {HANG_GUARD_SECONDS} s"
+    return Ran(code, text, peak)
 
 
 @dataclass

@@ -16,14 +16,11 @@ import dataclasses
 import math
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_scenario
+from conftest import make_scenario, measured_child
 
 from sim.engine.model import simulate
 from sim.engine.seeds import replication_seed
@@ -54,18 +51,8 @@ def capsim(args: list[str], cwd: Path, code: str | None = None) -> Done:
     env = {key: value for key, value in os.environ.items() if key != "CAPSIM_MAX_EVENTS"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     command = [sys.executable, *(["-c", code] if code else ["-m", "sim"]), *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        guard = threading.Timer(HANG_GUARD, process.kill)
-        guard.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            guard.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return Done(process.returncode, out.read().decode(), err.read().decode(), usage.ru_maxrss / 1024)
+    code, out, err, peak = measured_child(command, cwd, hang_guard=HANG_GUARD, env=env)
+    return Done(code, out, err, peak / 2**20)
 
 
 @pytest.fixture
