@@ -127,6 +127,12 @@ def test_report_content(written):
     assert "maximum detention 100000 days (airport): off scale" in text
 
 
+def test_report_says_how_its_intervals_keep_within_bounds(written):
+    """The methods state the interval's method: the Student-t interval cut at each metric's bounds."""
+    _, html = written
+    assert "cut at the bounds of the metric" in html and "a share at most 1" in html
+
+
 def test_report_without_a_start_date(tmp_path):
     """Day numbers on the time axis; a single stream; a scenario Erlang B covers."""
     results = sim.run(make_scenario(horizon=60, warmup=10, replications=2), replications=2, jobs=1)

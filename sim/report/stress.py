@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sim.analysis.precision import PRECISION_METRICS
+from sim.analysis.stats import INTERVAL_METHOD
 from sim.formatting import MISSING, as_written, for_people
 from sim.metrics import BY_NAME
 from sim.report.drawing import require_matplotlib
@@ -42,7 +43,8 @@ def _outputs(summary: dict) -> str:
     text = (f"Every metric is counted over the measured window (after the warm-up), per replication, system-wide "
             f"and per stream, and reported as the mean over {esc(summary.get('replications'))} independent "
             f"replications with a Student-t 95% interval, {STUDENT_T} (replications where a metric is undefined "
-            f"are left out). The occupancy figure shows the 5th-95th percentiles across replications day by day.")
+            f"are left out): {esc(INTERVAL_METHOD)}. The occupancy figure shows the 5th-95th percentiles across "
+            f"replications day by day.")
     return text + "\n" + html_table(["metric", "in words", "unit", "how it is measured"], rows)
 
 
