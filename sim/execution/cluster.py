@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import threading
 import urllib.parse
@@ -57,6 +58,7 @@ def dask_executor(jobs: int, scheduler: str) -> Iterator[tuple[Executor, int]]:
         raise SchedulerUnavailable(
             "running on a Dask scheduler needs the dask extra: pip install 'capsim[dask]'") from None
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_closed_connections_unlogged())
         if scheduler == "local":
             with _interrupts_held():
                 cluster = stack.enter_context(LocalCluster(
@@ -70,7 +72,37 @@ def dask_executor(jobs: int, scheduler: str) -> Iterator[tuple[Executor, int]]:
             except OSError as err:  # it answered a moment ago: gone since
                 raise _unanswered(scheduler, f"cannot reach it ({err})") from None
         workers = max(1, sum(worker.get("nthreads", 1) for worker in identity["workers"].values()))
-        yield client.get_executor(pure=False), workers
+        try:
+            yield client.get_executor(pure=False), workers
+        except KeyboardInterrupt:
+            # closing the client and cluster now logs the cancelled work as errors, tracebacks
+            # included: capsim says what happened (interrupted, what was kept) itself
+            for name in ("distributed", "tornado"):
+                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+            raise
+
+
+@contextlib.contextmanager
+def _closed_connections_unlogged() -> Iterator[None]:
+    """While capsim uses Dask: a connection that closes (the cluster closing after Ctrl-C) is not
+    logged by tornado as an error with its traceback; capsim says what happened itself."""
+    from distributed.comm.core import CommClosedError
+    from tornado.iostream import StreamClosedError
+
+    def keep(record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if isinstance(error, (CommClosedError, StreamClosedError)):
+                return False
+            error = error.__cause__ or error.__context__
+        return True
+
+    logger = logging.getLogger("tornado.application")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 @contextlib.contextmanager

@@ -154,10 +154,14 @@ class ProcessLanes(Executor):
                 continue
             try:
                 inner = lane.submit(fn, *args, **kwargs)
-            except BrokenProcessPool as err:  # the process died while idle
+            except (BrokenProcessPool, RuntimeError) as err:  # the process died while idle, or stop() shut it
                 outer.set_exception(err)
                 self._release(lane, broken=True)
                 continue
+            with self._lock:
+                stopped = self._closed
+            if stopped:  # stop() came while this lane started its process, which it may not have seen
+                _kill_processes(lane)
             inner.add_done_callback(functools.partial(self._finished, lane, outer))
 
     def _finished(self, lane: ProcessPoolExecutor, outer: Future, inner: Future) -> None:
@@ -207,10 +211,20 @@ class ProcessLanes(Executor):
         end the worker processes now, instead of waiting for the chunks they run
         (which the interpreter's exit would otherwise wait for)."""
         with self._lock:
-            self._closed = True  # no task sent and no lane started from here on
+            self._closed = True  # no task sent and no lane started from here on (_dispatch kills a late one)
             lanes = self._idle + list(self._busy)
-        # A process pool has no public way to end its processes (before Python 3.14's kill_workers).
-        processes = [process for lane in lanes for process in (getattr(lane, "_processes", None) or {}).values()]
+        processes = [process for lane in lanes for process in _processes(lane)]
         self.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.kill()
+
+
+def _processes(lane: ProcessPoolExecutor) -> list:
+    """A lane's worker processes: a process pool has no public way to end them (before Python 3.14's
+    kill_workers)."""
+    return list((getattr(lane, "_processes", None) or {}).values())
+
+
+def _kill_processes(lane: ProcessPoolExecutor) -> None:
+    for process in _processes(lane):
+        process.kill()
