@@ -25,7 +25,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import scenario_data, to_yaml
-from test_robustness import assert_no_traceback, capsim, capsim_command, environment, files, temporary_folders
+from test_robustness import (
+    assert_no_traceback,
+    capsim,
+    capsim_command,
+    checkpointed,
+    environment,
+    files,
+    temporary_folders,
+)
 
 from sim.cli import main
 from sim.execution.checkpoint import FOLDER, PLAN
@@ -92,11 +100,6 @@ def wait_until(ready, process: subprocess.Popen, what: str) -> None:
         assert process.poll() is None, f"capsim ended before {what}: {process.stderr.read()}"
         assert time.monotonic() < deadline, f"no {what} within 300 s"
         time.sleep(0.02)
-
-
-def checkpointed(out: Path) -> bool:
-    """Has the run kept a replication yet?"""
-    return any(any((staging / FOLDER).glob("s*-r*.pickle")) for staging in temporary_folders(out))
 
 
 def local_workers_running(process: subprocess.Popen) -> bool:

@@ -69,6 +69,11 @@ def temporary_folders(out: Path) -> list[Path]:
     return sorted(out.parent.glob(f".{out.name}.tmp-*"))
 
 
+def checkpointed(out: Path) -> bool:
+    """Has the run kept a replication yet?"""
+    return any(any((staging / FOLDER).glob("s*-r*.pickle")) for staging in temporary_folders(out))
+
+
 def assert_no_traceback(done: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in done.stderr + done.stdout, done.stderr
 
@@ -157,8 +162,8 @@ def test_a_killed_run_leaves_a_temporary_folder_that_the_next_run_removes(slow_f
     run = ["run", str(slow_file), "--out", str(out), "--jobs", "1", "--quiet", "--replications", "8"]
     process = subprocess.Popen(capsim_command(*run), cwd=tmp_path, env=environment(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not any(folder.glob(".checkpoint/*.pickle") for folder in temporary_folders(out)):
+    deadline = time.monotonic() + 300  # a hang guard on a loaded machine: the kill waits for the checkpoint
+    while not checkpointed(out):
         assert time.monotonic() < deadline and process.poll() is None, "no replication was kept"
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
