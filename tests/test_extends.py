@@ -181,3 +181,39 @@ def test_a_chain_of_extends_is_followed_up_to_its_limit_and_refused_beyond(tmp_p
     [problem] = caught.value.problems
     assert problem.startswith(f"{tmp_path / 'f2.yaml'}:2:1: extends: 'f1.yaml' would make a chain of more than "
                               f"{MAX_CHAIN} scenarios"), problem
+
+
+def test_a_scenario_records_what_it_extends_and_what_it_changes(tmp_path):
+    """`Scenario.extends`: the base as written, its name and description, and the changes by dotted path
+    (a whole item added or removed said once, not key by key)."""
+    write(tmp_path, "base.yaml", BASE)
+    alt = write(tmp_path, "alt.yaml", """\
+        extends: base.yaml
+        name: alt
+        capacity:
+          beds: 90
+          changes:
+            - {name: extension, remove: true}
+        streams:
+          - name: police
+            origins:
+              - {name: near, return_probability: 0.7}
+          - name: campaign
+            arrivals: {rate: 0.2}
+            origins:
+              - {name: near, share: 1, return_probability: 0.5, time_to_return: {dist: exponential, mean: 30}}
+        """)
+    parent = load_scenario(alt).extends
+    assert parent == {"file": "base.yaml", "name": "base", "description": "", "changes": [
+        "capacity.beds 100 → 90", "capacity.changes.extension removed",
+        "streams.police.origins.near.return_probability 0.9 → 0.7", "streams.campaign added"]}
+    assert load_scenario(write(tmp_path, "whole.yaml", BASE)).extends is None
+
+
+def test_a_base_that_is_not_a_whole_scenario_is_recorded_by_its_file(tmp_path):
+    whole = load_scenario(write(tmp_path, "whole.yaml", BASE))
+    write(tmp_path, "part.yaml", "seed: 11\n")
+    data = BASE.replace("seed: 7\n", "")
+    scenario = load_scenario(write(tmp_path, "top.yaml", "extends: part.yaml\n" + data))
+    assert scenario.seed == 11 and scenario.extends == {"file": "part.yaml"}
+    assert scenario.normalised() == {**whole.normalised(), "seed": 11}

@@ -661,6 +661,13 @@ def test_length_of_stay_legend_says_the_maximum_as_written(planner_run):
     assert "152.188" not in figure
 
 
+def test_length_of_stay_is_a_curve_through_the_percentiles_not_a_staircase(planner_run):
+    _, _, figures = planner_run
+    [ax] = figures["stays"].axes
+    curves = [line for line in ax.get_lines() if not line.get_label().startswith(("maximum", "_"))]
+    assert curves and all(line.get_drawstyle() == "default" and len(line.get_xdata()) == 99 for line in curves)
+
+
 def test_capacity_steps_are_named(planner_run):
     _, text, _ = planner_run
     assert "24 from day 90 (2024-03-31): wing_b" in text
@@ -679,3 +686,21 @@ def test_compare_report_says_what_a_derived_scenario_changes(tmp_path):
     row = _row(section, "more")
     assert "Twenty beds" not in row
     assert "as base, but: capacity.beds 20 → 30" in row
+
+
+@pytest.mark.parametrize("own", ["", "Thirty beds"])
+def test_run_report_of_a_derived_scenario_says_what_it_extends(tmp_path, own):
+    """Its lead: the base's name and file and what the scenario changes; a description inherited from the
+    base is said to be the base's, not shown as the scenario's own."""
+    base = tmp_path / "base.yaml"
+    base.write_text(to_yaml(scenario_data(name="base", description="Twenty beds", **SMALL)), encoding="utf-8")
+    alt = tmp_path / "more.yaml"
+    alt.write_text("extends: base.yaml\nname: more\ncapacity:\n  beds: 30\n"
+                   + (f"description: {own}\n" if own else ""), encoding="utf-8")
+    out = tmp_path / "run"
+    _capsim("run", alt, "--out", out, "--report", "--quiet")
+    lead = re.search(r'<p class="lead">(.*?)</p>', (out / "report.html").read_text(encoding="utf-8"), re.S).group(1)
+    if own:
+        assert lead == "Thirty beds<br><small>extends base (base.yaml); changes: capacity.beds 20 → 30</small>"
+    else:
+        assert lead == "As base (base.yaml), but: capacity.beds 20 → 30.<br><small>base: Twenty beds</small>"

@@ -96,7 +96,10 @@ def stays_csv(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: int | None) -> str:
+def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: int | None,
+                  extends: dict | None = None) -> str:
+    """How the folder was made: versions, command, time, and the scenario the run's scenario extends
+    (`Scenario.extends`, what the report says it comes from)."""
     versions = {"capsim": capsim_version(), "python": platform.python_version()}
     for package in ("numpy", "simpy", "scipy", "pydantic"):
         versions[package] = metadata.version(package)
@@ -108,6 +111,8 @@ def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: i
         "jobs": jobs,
         "platform": platform.platform(),
     }
+    if extends is not None:
+        manifest["extends"] = extends
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
@@ -122,7 +127,7 @@ def write_files(results: Results, folder: Path, *, command: list[str] | None = N
         "occupancy_distribution.csv": occupancy_distribution_csv(results),
         "stays.csv": stays_csv(results),
         "scenario.yaml": scenario_yaml(results.scenario),
-        "manifest.json": manifest_json(command, wall_seconds, jobs),
+        "manifest.json": manifest_json(command, wall_seconds, jobs, results.scenario.extends),
     }
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")

@@ -15,6 +15,7 @@ from sim.metrics import BY_NAME, counted_in_window
 from sim.report.html import esc, figure_block, html_id, html_table, metric_cell
 from sim.report.reading import (
     a_year,
+    changes_said,
     origin_columns,
     origin_differences,
     read_csv,
@@ -26,6 +27,7 @@ from sim.report.reading import (
 from sim.report.stress import STUDENT_T
 from sim.report.study_figures import forest_plot_svg
 from sim.report.study_pages import scenario_description, study_files, study_page
+from sim.scenario.paths import changes
 
 COMPARE_METHOD = (
     "Common random numbers: replication r of every scenario draws from the same seeds, so the same people "
@@ -50,7 +52,7 @@ def _scenarios_html(folder: Path, base: str, alternatives: list[str], notes: lis
         streams = ", ".join(esc(s.get("name")) for s in scenario.get("streams") or []) or MISSING
         description = esc(scenario.get("description", ""))
         if name != base:
-            changes = esc(changes_from(base_scenario, scenario)) or "no change to the model (only its name)"
+            changes = esc(changes_from(base_scenario, scenario))
             if scenario.get("description", "") == base_scenario.get("description", ""):
                 description = f"as {esc(base)}, but: {changes}"
             else:
@@ -62,38 +64,9 @@ def _scenarios_html(folder: Path, base: str, alternatives: list[str], notes: lis
     return text + "".join(f'\n<p class="note">Note: {esc(note)}</p>' for note in notes)
 
 
-CHANGES_SHOWN = 8
-"""The most changes a row of the scenarios table lists."""
-
-
 def changes_from(base: dict, alt: dict) -> str:
     """What `alt` (scenario.yaml) changes from `base`, by dotted path: 'capacity.beds 751 → 539; ...'."""
-    before, after = _flat(base), _flat(alt)
-    changes = [f"{path} {_value(before.get(path))} → {_value(after.get(path))}"
-               for path in [*before, *[p for p in after if p not in before]]
-               if before.get(path) != after.get(path) and path.split(".")[0] not in ("name", "description")]
-    if len(changes) > CHANGES_SHOWN:
-        changes = changes[:CHANGES_SHOWN] + [f"and {len(changes) - CHANGES_SHOWN} more"]
-    return "; ".join(changes)
-
-
-def _flat(data, prefix: str = "") -> dict:
-    """Every value of a scenario by its dotted path; the items of a list of named items by their name."""
-    if isinstance(data, dict):
-        return {path: value for key, item in data.items() for path, value in _flat(item, f"{prefix}{key}.").items()}
-    if isinstance(data, list) and data and all(isinstance(item, dict) and item.get("name") for item in data):
-        return {path: value for item in data
-                for path, value in _flat({k: v for k, v in item.items() if k != "name"}, f"{prefix}{item['name']}.")
-                .items()}
-    return {prefix[:-1]: data}
-
-
-def _value(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
-    return as_written(value)
+    return changes_said(changes(base, alt))
 
 
 def _differences_html(differences: list[dict], base: str, alternatives: list[str], windows: dict[str, float]) -> str:

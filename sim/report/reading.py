@@ -95,6 +95,18 @@ def origin_differences(scenario: str, base: Mapping[str, Sequence[float]], alt: 
     return differences
 
 
+CHANGES_SHOWN = 8
+"""The most changes of one scenario from another that a report lists in a row."""
+
+
+def changes_said(changes: Sequence[str]) -> str:
+    """Changes of a scenario (`sim.scenario.paths.changes`) in a line, at most CHANGES_SHOWN of them; none
+    said as such (a scenario that differs only by its name)."""
+    shown = list(changes[:CHANGES_SHOWN]) + ([f"and {len(changes) - CHANGES_SHOWN} more"]
+                                             if len(changes) > CHANGES_SHOWN else [])
+    return "; ".join(shown) or "no change to the model (only its name)"
+
+
 def folder_kind(results_dir: str | Path) -> str:
     """'run', 'compare', 'sweep' or 'size': the command that wrote the folder, by the file it holds."""
     folder = Path(results_dir)

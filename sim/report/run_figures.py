@@ -224,8 +224,7 @@ def stays_figure(folder: RunFolder, png: Path | None = None) -> str:
         for i, name in enumerate(names):
             colour = STREAM_COLOURS[i % len(STREAM_COLOURS)]
             points = sorted(by_stream[name])
-            ax.step([d for d, _ in points], [100 * q for _, q in points], where="post", color=colour, lw=1.5,
-                    label=name)
+            ax.plot([d for d, _ in points], [100 * q for _, q in points], color=colour, lw=1.5, label=name)
             maximum = folder.max_detention(name)
             if maximum is not None:
                 maxima.setdefault(float(maximum), []).append(i)
@@ -248,5 +247,6 @@ def stays_figure(folder: RunFolder, png: Path | None = None) -> str:
             fig.legend(loc="outside lower center", ncols=2)
         else:
             ax.text(0.5, 0.5, "no stay ended in the measured window", transform=ax.transAxes, ha="center")
-        ax.set_title("Length of stay per stream (ECDF of the stays, percentiles 1-99, replications pooled)")
+        ax.set_title("Length of stay per stream (distribution of the stays through percentiles 1-99, "
+                     "replications pooled)")
         return finish(fig, "stays", "Length of stay per stream as empirical distribution functions", png)

@@ -16,7 +16,7 @@ from sim.metrics import BY_NAME
 from sim.output.run_folder import FIXED_INPUTS
 from sim.report.drawing import require_matplotlib
 from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, metric_cell, page_lead
-from sim.report.reading import RunFolder, a_year, a_year_note, read_json, window_words
+from sim.report.reading import RunFolder, a_year, a_year_note, changes_said, read_json, window_words
 from sim.report.run_figures import (
     capacity_periods,
     distribution_figure,
@@ -230,4 +230,21 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
         ("STRESS-DES reporting checklist", stress_html(folder)),
     ]
     return html_page(f"capsim report: {folder.name}", sections,
-                     lead=page_lead(esc(folder.scenario.get("description", "")), meta) + "\n" + brief_html(folder))
+                     lead=page_lead(description_html(folder), meta) + "\n" + brief_html(folder))
+
+
+def description_html(folder: RunFolder) -> str:
+    """The scenario's description, and where it comes from when it extends another: the base's name and
+    what it changes (a description inherited from the base would otherwise read as the base's own)."""
+    description = esc(folder.scenario.get("description", ""))
+    parent = folder.manifest.get("extends")
+    if not isinstance(parent, dict):
+        return description
+    if "name" not in parent:
+        return description + f"<br><small>extends {esc(parent.get('file'))}</small>"
+    name = f"{esc(parent['name'])} ({esc(parent.get('file'))})"
+    changes = esc(changes_said(parent.get("changes") or []))
+    if folder.scenario.get("description", "") == parent.get("description", ""):
+        return f"As {name}, but: {changes}." + (f"<br><small>{esc(parent['name'])}: {description}</small>"
+                                                 if description else "")
+    return description + f"<br><small>extends {name}; changes: {changes}</small>"

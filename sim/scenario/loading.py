@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from sim.errors import ScenarioError
 from sim.scenario.checks import cross_check
 from sim.scenario.messages import dotted, echo, line_order, located, schema_problems, shorten
+from sim.scenario.paths import changes
 from sim.scenario.places import copy_place, mark_source, place
 from sim.scenario.schema import CapacityChange, Origin, Scenario, Stream
 from sim.scenario.yaml_reading import Unreadable, parse_yaml, read_text
@@ -47,14 +48,30 @@ def load_scenario(path: str | Path) -> Scenario:
         text = read_text(Path(path), str(path))
     except Unreadable as err:
         raise ScenarioError([f"{shorten(str(path), 200)}: {err}"]) from None
-    return scenario_from_data(*_load_extended(Path(path), text, ()))
+    return _with_parent(*_load_extended(Path(path), text, ()))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario text; `source` names it in error messages (`extends`
     is resolved relative to the current folder)."""
     data = parse_yaml(text, source)
-    return scenario_from_data(*_extended(data, source, Path("."), (source,)))
+    return _with_parent(*_extended(data, source, Path("."), (source,)))
+
+
+def _with_parent(data: dict, source: str, base: tuple[str, dict] | None) -> Scenario:
+    """The validated scenario, with a record of the scenario it extends (`Scenario.extends`): the file
+    as written, its name and description when it is a whole scenario itself, and what this one changes."""
+    scenario = scenario_from_data(data, source)
+    if base is not None:
+        written, base_data = base
+        try:
+            parent = scenario_from_data(base_data, written)
+        except ScenarioError:  # a base that is only a part of a scenario: its file is all there is to say
+            scenario.record_parent({"file": written})
+        else:
+            scenario.record_parent({"file": written, "name": parent.name, "description": parent.description,
+                                    "changes": changes(parent.normalised(), scenario.normalised())})
+    return scenario
 
 
 def scenario_from_data(data: dict, source: str = "<scenario>") -> Scenario:
@@ -84,8 +101,9 @@ def scenario_yaml(scenario: Scenario) -> str:
     return buffer.getvalue()
 
 
-def _load_extended(path: Path, text: str, chain: tuple[str, ...]) -> tuple[dict, str]:
-    """A scenario file's data (its `text`) with its `extends` chain merged in, and its name for messages."""
+def _load_extended(path: Path, text: str, chain: tuple[str, ...]) -> tuple[dict, str, tuple[str, dict] | None]:
+    """A scenario file's data (its `text`) with its `extends` chain merged in, its name for messages, and
+    the base it extends (as written, and its data)."""
     source = str(path)
     return _extended(parse_yaml(text, source), source, path.parent, chain + (_resolved(path),))
 
@@ -99,12 +117,13 @@ def _resolved(path: Path) -> str:
         return str(path)
 
 
-def _extended(data: dict, source: str, folder: Path, chain: tuple[str, ...]) -> tuple[dict, str]:
+def _extended(data: dict, source: str, folder: Path, chain: tuple[str, ...]
+              ) -> tuple[dict, str, tuple[str, dict] | None]:
     """Resolve `extends: BASE.yaml` (relative to `folder`): the base's data,
-    recursively extended, with `data` merged over it."""
+    recursively extended, with `data` merged over it; the base as written and its data."""
     mark_source(data, source)
     if "extends" not in data:
-        return data, source
+        return data, source, None
     base_name = data["extends"]
     if not isinstance(base_name, str) or not base_name.strip():
         raise ScenarioError([located(source, data, ("extends",), "expected the path of a scenario file")])
@@ -123,13 +142,13 @@ def _extended(data: dict, source: str, folder: Path, chain: tuple[str, ...]) -> 
     except Unreadable as err:
         raise ScenarioError([located(source, data, ("extends",), f"{err}: {shorten(str(base_path), 200)}")]) \
             from None
-    base, _ = _load_extended(base_path, text, chain)
+    base, _, _ = _load_extended(base_path, text, chain)
     problems: list[str] = []
     merged = _merge(base, data, (), source, problems)
     del merged["extends"]
     if problems:
         raise ScenarioError(problems)
-    return merged, source
+    return merged, source, (base_name, base)
 
 
 def _merge(base, override, loc: tuple, source: str, problems: list[str]):

@@ -14,7 +14,7 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from sim.scenario.distributions import Distribution
 from sim.scenario.durations import CalendarDate, Days, NonNegativeDays, PositiveDays
@@ -294,6 +294,24 @@ class Scenario(_Strict):
     def at_means(self) -> Scenario:
         """Every uncertain quantity at its mean (`--fix-inputs`)."""
         return self.with_inputs({path: spec.mean() for path, spec in self.uncertain_inputs().items()})
+
+    _extends: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @property
+    def extends(self) -> dict[str, Any] | None:
+        """The scenario this one extends, as the loader found it: `file` (as written in `extends:`) and,
+        when that file is a whole scenario, its `name`, `description` and the `changes` made to it
+        (`paths.changes`); None for a scenario written whole. Not part of the model: it is what a
+        report says about where the scenario comes from."""
+        return self._extends
+
+    def record_parent(self, parent: dict[str, Any]) -> None:
+        """Record the scenario this one extends (see `extends`)."""
+        self._extends = parent
+
+    def __eq__(self, other: object) -> bool:
+        """Equal models are equal scenarios, however they were written (whole, or extending another)."""
+        return isinstance(other, Scenario) and self.__dict__ == other.__dict__
 
     def normalised(self) -> dict[str, Any]:
         """The scenario with every default filled in, as plain data (days as numbers)."""
