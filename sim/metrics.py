@@ -32,6 +32,8 @@ class Metric:
     """The system's value is the sum over streams."""
     at_one_moment: bool = False
     """A count of the people present at one moment (the window's start or end), not through the window."""
+    by_period_only: bool = False
+    """A figure of each period of a run with periods (periods.csv), not of a replication's window."""
 
     @property
     def unit(self) -> str:
@@ -108,10 +110,13 @@ REGISTRY: tuple[Metric, ...] = (
            "(wait_days_total + wait_days_given_up) / (admitted_after_waiting + gave_up): those who gave up "
            "count with the time they waited"),
     Metric("cost", "cost (bed-days x cost per bed-day)", "money", "bed_days x cost_per_bed_day"),
+    Metric("near_full", "chance the beds in use reach 95% of the beds", "share",
+           "share of the replications in which the beds in use reached 95% of the beds in force at the period's "
+           "start at some moment of the period", by_period_only=True),
 )
 
 BY_NAME: dict[str, Metric] = {metric.name: metric for metric in REGISTRY}
-NAMES: tuple[str, ...] = tuple(sorted(BY_NAME))
+NAMES: tuple[str, ...] = tuple(sorted(metric.name for metric in REGISTRY if not metric.by_period_only))
 """Every metric a replication reports (cost only with a cost per bed-day), in the order of the data files."""
 SUMMED: tuple[str, ...] = tuple(metric.name for metric in REGISTRY if metric.summed)
 OUTCOMES: tuple[str, ...] = ("returned", "released_court", "released_deadline")

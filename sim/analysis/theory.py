@@ -82,7 +82,7 @@ def _outside_one_pool(scenario, *, queue: bool) -> str | None:
     """Why the scenario is not one stationary pool of beds that every stream turns away from (`queue` False)
     or waits for (`queue` True), or None."""
     for stream in scenario.streams:
-        if stream.arrivals.schedule is not None:
+        if stream.arrivals.schedule is not None or stream.arrivals.seasons or stream.arrivals.trend:
             return f"stream {stream.name}: the arrival rate changes over time (not a stationary Poisson flow)"
         if stream.when_full == "wait" and not queue:
             return f"stream {stream.name}: people wait for a bed (a queue, not a loss system)"
@@ -92,6 +92,8 @@ def _outside_one_pool(scenario, *, queue: bool) -> str | None:
             return f"stream {stream.name}: reserved beds or a cap split the beds (not one shared pool)"
     if scenario.capacity.changes:
         return "the capacity changes over time"
+    if scenario.parameter_changes:
+        return "parameters change on dates (parameter_changes)"
     return None
 
 

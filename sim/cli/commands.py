@@ -20,6 +20,7 @@ from sim.cli.options import (
     friendly,
     main,
     max_events_option,
+    periods_option,
     read_scenario,
     report_option,
     report_possible,
@@ -62,12 +63,13 @@ def _warn(file: str, scenario: Scenario) -> Scenario:
 @max_events_option
 @report_option
 @fix_inputs_option
+@periods_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no table.")
 @friendly
 def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, precision, max_replications,
-                only_replication, overwrite, resume, max_events, with_report, fix_inputs, quiet):
+                only_replication, overwrite, resume, max_events, with_report, fix_inputs, periods, quiet):
     """Simulate SCENARIO_FILE and write its results folder."""
-    scenario = _warn(scenario_file, read_scenario(scenario_file, fix_inputs))
+    scenario = _warn(scenario_file, read_scenario(scenario_file, fix_inputs, periods))
     report_possible(with_report)
     jobs = jobs or default_jobs()
     out = Path(out_dir) if out_dir else Path("results") / "runs" / scenario.name
@@ -83,6 +85,8 @@ def run_command(scenario_file, replications, seed, out_dir, jobs, scheduler, pre
         write_report(out)
     if not quiet:
         click.echo(tables.headline_table(results))
+        if results.scenario.periods:
+            click.echo(tables.periods_table(results))
         click.echo(tables.analytic_comparison(results))
         if results.stopping:
             click.echo(f"\n{results.stopping.reason}.")

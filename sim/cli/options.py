@@ -105,9 +105,18 @@ fix_inputs_option = click.option(
     help="Use each uncertain input's mean instead of drawing it per replication (simulation noise alone).")
 
 
-def read_scenario(file: str, fix_inputs: bool):
+def read_scenario(file: str, fix_inputs: bool, periods: str | None = None):
+    """The scenario of `file`; with `fix_inputs` every uncertain input at its mean, with `periods` results by
+    period too (the scenario's own `periods` otherwise)."""
     scenario = load_scenario(file)
+    if periods:
+        scenario = scenario.model_copy(update={"periods": periods})
     return scenario.at_means() if fix_inputs else scenario
+
+
+periods_option = click.option("--periods", type=click.Choice(["month", "quarter", "year"]),
+                              help="Also give the results by period of the measured window (periods.csv) "
+                                   "[the scenario's periods].")
 
 
 report_option = click.option("--report", "with_report", is_flag=True,

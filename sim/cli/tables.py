@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from sim import metrics
 from sim.formatting import for_people, interval, percent, stat_interval
@@ -35,6 +36,33 @@ def headline_table(results) -> str:
             for name, stream in summary["streams"].items():
                 values = [stream[m]["mean"] if scale is None else a_year(stream[m]["mean"], scale) for m in columns]
                 lines.append(f"  {name:<30} " + "  ".join(f"{for_people(v):>10}" for v in values))
+    return "\n".join(lines)
+
+
+PERIOD_COLUMNS = {"occupancy_p95": "p95 in use", "probability_full": "time full", "admitted": "admitted",
+                  "turned_away": "turned away", "returned": "returned"}
+"""The terminal's period table, beside the mean beds in use: metric -> column heading (periods.csv has every
+metric, per stream too)."""
+
+
+def periods_table(results) -> str:
+    """All streams together, period by period: the mean beds in use with its 95% interval, then the means of
+    PERIOD_COLUMNS."""
+    from sim.analysis.periods import ALL_STREAMS, period_rows
+
+    rows: dict[str, dict[str, Any]] = {}
+    for found in period_rows(results):
+        if found.scope == ALL_STREAMS and (found.metric in PERIOD_COLUMNS or found.metric == "occupancy_mean"):
+            rows.setdefault(found.period.label, {"beds": found.capacity})[found.metric] = found
+    lines = ["", f"by {results.scenario.periods}, all streams (means over the replications):",
+             f"{'period':<10} {'beds':>6} {'in use':>9} {'95% interval':>21} "
+             + " ".join(f"{head:>11}" for head in PERIOD_COLUMNS.values())]
+    for label, row in rows.items():
+        mean = row["occupancy_mean"]
+        others = [percent(row[m].mean) if metrics.BY_NAME[m].kind == "share" else for_people(row[m].mean)
+                  for m in PERIOD_COLUMNS]
+        lines.append(f"{label:<10} {row['beds']:>6} {for_people(mean.mean):>9} "
+                     f"{interval(mean.ci95_low, mean.ci95_high):>21} " + " ".join(f"{v:>11}" for v in others))
     return "\n".join(lines)
 
 

@@ -25,6 +25,8 @@ import simpy
 from sim.engine.calendar import Rearmable
 from sim.engine.monitors import OccupancyMonitor, StayHistogram
 from sim.engine.people import SCREENED_OUT, People, per_origin
+from sim.engine.periods import PeriodBook, periods
+from sim.engine.present import occupy_beds, starting_people
 from sim.engine.seeds import generator
 from sim.engine.streams import StreamState
 from sim.metrics import OUTCOMES, SUMMED, derive
@@ -51,6 +53,8 @@ class RepResult:
     checks: dict[str, float] = field(default_factory=dict)
     origins: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     inputs: dict[str, float] = field(default_factory=dict)
+    periods: np.ndarray | None = None
+    """With `scenario.periods`: scopes (the system, then each stream) x periods x periods.PERIOD_METRICS."""
 
 
 class _Replication:
@@ -63,6 +67,8 @@ class _Replication:
         levels = max(beds for _, beds in steps)
         for stream in scenario.streams:
             levels = max(levels, stream.reserved_beds)
+        present = {stream.name: starting_people(scenario, stream, seed) for stream in scenario.streams}
+        levels = max(levels, sum(map(len, present.values())))  # those present may be more than the beds
         self.capacity = steps[0][1]
         self.reserved_total = sum(s.reserved_beds for s in scenario.streams)
         self.shared_capacity = self.capacity - self.reserved_total
@@ -86,6 +92,8 @@ class _Replication:
         self.violations = {"over_capacity": 0, "over_max_beds": 0}
         self.window_start = 0.0
         self.blocking_since = 0.0
+        occupy_beds(self, present)
+        self.periods = PeriodBook(periods(scenario, scenario.periods)) if scenario.periods else None
 
     # --- the run ------------------------------------------------------------------
 
@@ -93,6 +101,8 @@ class _Replication:
         env, scenario = self.env, self.scenario
         for day, beds in scenario.capacity_steps()[1:]:
             env.timeout(day).callbacks.append(functools.partial(self._set_capacity, beds))
+        for period in self.periods.periods[1:] if self.periods else []:
+            env.timeout(period.from_day).callbacks.append(self._period_edge)
         for state in self.streams:
             self._schedule_arrival(Rearmable(env, self._arrive, state))
         if scenario.warmup > 0:
@@ -260,6 +270,13 @@ class _Replication:
         if self.waiting:
             self._admit_waiting(now)
 
+    def _period_edge(self, _event: object = None) -> None:
+        now = self.env.now
+        self._count_days(now, before=True)
+        self._depart_until(now)
+        self._track_blocking(now)
+        self.periods.take(now, self.occupancy, self.streams, self.constrained)  # type: ignore[union-attr]
+
     def _track_blocking(self, now: float) -> None:
         """With reserved beds or caps, streams can be full while the system is not:
         accumulate the time each stream cannot be admitted."""
@@ -284,6 +301,8 @@ class _Replication:
         self.occupancy.reset(now)
         for state in self.streams:
             state.open_window(now)
+        if self.periods:
+            self.periods.take(now, self.occupancy, self.streams, self.constrained)
 
     def _finish(self, end: float) -> RepResult:
         self._count_days(end)
@@ -301,10 +320,13 @@ class _Replication:
         if not self.constrained:
             for name in per_stream:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
+        if self.periods:
+            self.periods.take(end, self.occupancy, self.streams, self.constrained)
         return RepResult(metrics, per_stream, np.asarray(self.daily, dtype=np.int32),
                          np.asarray(self.occupancy.time_at),
                          {s.stream.name: s.stays.occupied_bins() for s in self.streams},
-                         dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams})
+                         dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams},
+                         periods=self.periods.figures() if self.periods else None)
 
     def _origin_outcomes(self, state: StreamState) -> dict[str, dict[str, float]]:
         """Admissions and ended stays in the window per origin group (the cooperation question)."""

@@ -72,6 +72,13 @@ class OccupancyMonitor:
     def time_full(self) -> float:
         return self.full_before + self._time_at_or_above(self.limit) - self.full_at_segment_start
 
+    def totals_at(self, now: float) -> tuple[np.ndarray, float]:
+        """The time at each level and the time full up to `now`, leaving the monitor as it is (a period's
+        edge between two changes must not split an interval: the window's sums keep their bytes)."""
+        time_at = np.asarray(self.time_at)
+        time_at[self.level] += now - self.last
+        return time_at, self.time_full() + (now - self.last if self.level >= self.limit else 0.0)
+
     def metrics(self) -> dict[str, float]:
         """occupancy_mean, _p50 ... _p99, _max (time-weighted), bed_days and probability_full."""
         time_at = np.asarray(self.time_at)

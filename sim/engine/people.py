@@ -7,6 +7,7 @@ and how the stay would end) is one int, coded and decoded here only.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -16,6 +17,7 @@ from sim.engine.monitors import stay_bins
 from sim.engine.seeds import generator
 from sim.metrics import OUTCOMES
 from sim.scenario import Scenario, Stream
+from sim.scenario.distributions import Distribution
 
 BATCH = 1024
 """People drawn at once per stream."""
@@ -50,12 +52,25 @@ class People:
     Every person gets a value from every purpose's generator, whether or not
     they are screened out or find a bed, so that the i-th person of a stream
     has the same fate in every scenario that shares the seed.
+
+    With dated parameter changes (`Scenario.phases`) a person's fate is drawn
+    with the parameters in force on their arrival day, from the same random
+    numbers: a threshold (screening, a return or court probability, the
+    shares) is compared with the person's own uniform, the maximum detention
+    caps the same stay, and a changed time distribution draws from a copy of
+    the generator at the person's own position (`_times`). The return draws of
+    an origin group go to its members of the batch in arrival order; a share
+    change that moves a person to another group gives them the next position
+    of that group's generators, and moves the later members of both groups, so
+    common random numbers then hold for the people admitted before the change,
+    and for each group's sequence of draws, not person by person after it.
     """
 
     def __init__(self, scenario: Scenario, stream: Stream, seed: np.random.SeedSequence):
         name = stream.name
         self.stream = stream
-        self.max_detention = scenario.stream_max_detention(stream)
+        self.phases = scenario.phases(stream)
+        self.max_detention = max(phase.max_detention for phase in self.phases)
         self.gaps = generator(seed, name, "arrivals")
         self.screening = generator(seed, name, "screening")
         self.origin = generator(seed, name, "origin")
@@ -63,11 +78,24 @@ class People:
             (generator(seed, name, o.name, "return"), generator(seed, name, o.name, "time_to_return"))
             for o in stream.origins
         ]
-        self.court = generator(seed, name, "court") if stream.court_release else None
-        self.court_time = generator(seed, name, "court_time") if stream.court_release else None
+        courts = [phase.stream.court_release for phase in self.phases]
+        released = any(courts)
+        self.court = generator(seed, name, "court") if released else None
+        self.court_time = generator(seed, name, "court_time") if released else None
         self.patience = generator(seed, name, "patience") if stream.max_wait is not None else None
-        self.cumulative_share = np.cumsum([o.share for o in stream.origins])
-        self.cumulative_share[-1] = 1.0
+        self.phase_day = np.array([phase.day for phase in self.phases])
+        self.screened_out = np.array([phase.stream.screened_out for phase in self.phases])
+        self.cumulative_share = [np.cumsum([o.share for o in phase.stream.origins]) for phase in self.phases]
+        for cumulative in self.cumulative_share:
+            cumulative[-1] = 1.0
+        self.return_probability = [np.array([phase.stream.origins[g].return_probability for phase in self.phases])
+                                   for g in range(len(stream.origins))]
+        self.time_to_return = [[phase.stream.origins[g].time_to_return for phase in self.phases]
+                               for g in range(len(stream.origins))]
+        self.court_probability = np.array([court.probability if court else 0.0 for court in courts])
+        first = next((court.time for court in courts if court), None)
+        self.court_times = [court.time if court else first for court in courts] if first is not None else []
+        self.phase_max_detention = np.array([phase.max_detention for phase in self.phases])
         steps = scenario.rate_steps(stream)
         self.step_day = np.array([day for day, _ in steps])
         self.step_rate = np.array([rate for _, rate in steps])
@@ -80,21 +108,26 @@ class People:
         unit_times = self.unit_time + np.cumsum(self.gaps.standard_exponential(n))
         self.unit_time = float(unit_times[-1])
         days = self._invert_cumulative_rate(unit_times)
-        screened = self.screening.random(n) < stream.screened_out
-        group = np.searchsorted(self.cumulative_share, self.origin.random(n), side="right")
+        phase = np.searchsorted(self.phase_day, days, side="right") - 1
+        screened = self.screening.random(n) < self.screened_out[phase]
+        share_draws = self.origin.random(n)
+        group = np.empty(n, dtype=np.int64)
+        for k, cumulative in enumerate(self.cumulative_share):
+            in_phase = phase == k
+            group[in_phase] = np.searchsorted(cumulative, share_draws[in_phase], side="right")
         return_day = np.full(n, math.inf)
-        for g, (origin, (success_rng, time_rng)) in enumerate(zip(stream.origins, self.returns)):
+        for g, (success_rng, time_rng) in enumerate(self.returns):
             members = group == g
-            count = int(members.sum())
-            succeeds = success_rng.random(count) < origin.return_probability
-            times = origin.time_to_return.sample(time_rng, count)
+            member_phase = phase[members]
+            succeeds = success_rng.random(len(member_phase)) < self.return_probability[g][member_phase]
+            times = _times(self.time_to_return[g], time_rng, member_phase)
             return_day[members] = np.where(succeeds, times, math.inf)
         court_day = np.full(n, math.inf)
-        if stream.court_release and self.court is not None and self.court_time is not None:
-            ordered = self.court.random(n) < stream.court_release.probability
-            times = stream.court_release.time.sample(self.court_time, n)
+        if self.court is not None and self.court_time is not None:
+            ordered = self.court.random(n) < self.court_probability[phase]
+            times = _times(self.court_times, self.court_time, phase)
             court_day = np.where(ordered, times, math.inf)
-        stay = np.minimum(np.minimum(return_day, court_day), self.max_detention)
+        stay = np.minimum(np.minimum(return_day, court_day), self.phase_max_detention[phase])
         outcome = np.where(
             return_day <= stay, RETURNED, np.where(court_day <= stay, RELEASED_COURT, RELEASED_DEADLINE)
         )
@@ -116,3 +149,19 @@ class People:
         with np.errstate(divide="ignore", invalid="ignore"):
             days = self.step_day[piece] + (unit_times - self.unit_at_step[piece]) / rate
         return np.where(rate > 0, days, math.inf)
+
+
+def _times(specs: Sequence[Distribution], rng: np.random.Generator, phase: np.ndarray) -> np.ndarray:
+    """Times of people in phases `phase` (indexes of `specs`): drawn from `rng` with the first phase's
+    distribution, and for a later phase's other distribution from a copy of `rng` as it was before
+    that draw, so that each person takes the same position of the generator in every phase and `rng`
+    advances as without the change. (A rejection sampler, such as the gamma's, may use more than one
+    number a person: the positions are then those of the draws, not of the uniforms.)"""
+    count = len(phase)
+    later = [int(k) for k in np.unique(phase) if specs[k] != specs[0]]
+    before = copy.deepcopy(rng) if later else None
+    times = specs[0].sample(rng, count)
+    for k in later:
+        chosen = phase == k
+        times[chosen] = specs[k].sample(copy.deepcopy(before), count)[chosen]
+    return times

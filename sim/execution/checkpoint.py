@@ -51,7 +51,8 @@ def run_plan(command: str, scenarios: Sequence[Scenario], *, seed: int, replicat
         "command": command,
         "capsim_version": capsim_version(),
         "replication_format": REPLICATION_FORMAT,
-        "scenarios": [{"name": s.name, "sha256": s.sha256()} for s in scenarios],
+        "scenarios": [{"name": s.name, "sha256": s.sha256(), **({"periods": s.periods} if s.periods else {})}
+                      for s in scenarios],
         "seed": seed,
         "replications": replications,
         "options": {key: value for key, value in sorted(options.items()) if value is not None},

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.engine.monitors import stay_bins
+from sim.engine.present import starting_count
 from sim.errors import TooBig
 from sim.scenario import Scenario, Stream
 
@@ -108,8 +109,10 @@ def stream_arrivals(scenario: Scenario, stream: Stream) -> float:
 
 
 def expected_arrivals(scenario: Scenario) -> float:
-    """Expected arrivals of one replication, every stream from day 0 to the end."""
-    return math.fsum(stream_arrivals(scenario, stream) for stream in scenario.streams)
+    """Expected arrivals of one replication, every stream from day 0 to the end, and the people
+    detained at day 0 (each drawn and departing as an arrival does)."""
+    return math.fsum(stream_arrivals(scenario, stream) + starting_count(scenario, stream)
+                     for stream in scenario.streams)
 
 
 def _peak_rate(scenario: Scenario, stream: Stream) -> float:
@@ -127,9 +130,10 @@ def _most_waiting(scenario: Scenario, stream: Stream) -> float:
 
 
 def levels(scenario: Scenario, added_beds: int = 0) -> int:
-    """The occupancy levels a replication's monitors count: the most beds there ever are."""
-    return max([beds for _, beds in scenario.capacity_steps()] + [s.reserved_beds for s in scenario.streams]) \
-        + added_beds
+    """The occupancy levels a replication's monitors count: the most beds there ever are (or people
+    detained at day 0, who may be more)."""
+    return max(max([beds for _, beds in scenario.capacity_steps()] + [s.reserved_beds for s in scenario.streams])
+               + added_beds, sum(starting_count(scenario, s) for s in scenario.streams))
 
 
 BEDS, WAITING, STAYS, RESULTS = "the beds", "the waiting lists", "the stay histograms", "the results kept"

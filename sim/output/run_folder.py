@@ -1,7 +1,7 @@
 """The results folder of one run: the files planners and CI read.
 
 `write` turns `Results` into summary.json, replications.csv, occupancy.csv,
-occupancy_distribution.csv, stays.csv, scenario.yaml and manifest.json,
+occupancy_distribution.csv, stays.csv, periods.csv (a run with periods), scenario.yaml and manifest.json,
 written into a staging folder and renamed into place (folders.py), so that a
 results folder is never half-written. Data files diff well: keys sorted,
 floats with a fixed number of significant digits (sim.formatting), no time
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.analysis.periods import period_rows
 from sim.analysis.results import Results, capsim_version
 from sim.analysis.stats import daily_quantiles, pooled_stay_quantiles
 from sim.formatting import number, rounded
@@ -96,6 +97,22 @@ def stays_csv(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def periods_csv(results: Results) -> str:
+    """Each period's figures over the replications: one row per period, scope (the system, then each stream)
+    and metric, with the period's days, its dates with `start`, and the beds in force when it starts."""
+    dated = results.scenario.start is not None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period", "from_day", "until_day", *(["from_date", "until_date"] if dated else []), "capacity",
+                     "stream", "metric", "mean", "ci95_low", "ci95_high"])
+    for row in period_rows(results):
+        period = row.period
+        dates = [period.from_date.isoformat(), period.until_date.isoformat()] if dated else []  # type: ignore[union-attr]
+        writer.writerow([period.label, number(period.from_day), number(period.until_day), *dates, row.capacity,
+                         row.scope, row.metric, number(row.mean), number(row.ci95_low), number(row.ci95_high)])
+    return buffer.getvalue()
+
+
 def manifest_json(command: list[str] | None, wall_seconds: float | None, jobs: int | None,
                   extends: dict | None = None) -> str:
     """How the folder was made: versions, command, time, and the scenario the run's scenario extends
@@ -129,6 +146,8 @@ def write_files(results: Results, folder: Path, *, command: list[str] | None = N
         "scenario.yaml": scenario_yaml(results.scenario),
         "manifest.json": manifest_json(command, wall_seconds, jobs, results.scenario.extends),
     }
+    if results.scenario.periods:
+        files["periods.csv"] = periods_csv(results)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
 

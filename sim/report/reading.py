@@ -208,6 +208,8 @@ class RunFolder:
         self.distribution = read_csv(folder / "occupancy_distribution.csv")
         self.stays = read_csv(folder / "stays.csv")
         self.replications = read_csv(folder / "replications.csv")
+        self.periods = read_csv(folder / "periods.csv")
+        """Each period's figures (a run with periods), else none."""
         self.start = _date(self.scenario.get("start"))
 
     @property

@@ -16,6 +16,7 @@ from sim.metrics import BY_NAME
 from sim.output.run_folder import FIXED_INPUTS
 from sim.report.drawing import require_matplotlib
 from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, metric_cell, page_lead
+from sim.report.periods import periods_html
 from sim.report.reading import RunFolder, a_year, a_year_note, changes_said, read_json, window_words
 from sim.report.run_figures import (
     capacity_periods,
@@ -223,6 +224,8 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
     sections = [
         ("Headline results", headline_html(folder)),
         ("Occupancy over time", figures["occupancy"]),
+        *([(f"By {folder.scenario.get('periods')}", periods_html(folder.periods, str(folder.scenario.get("periods")),
+                                                              png_dir))] if folder.periods else []),
         ("Occupancy distribution", figures["distribution"]),
         ("Outcomes per stream", figures["outcomes"]),
         ("Length of stay", figures["stays"]),

@@ -6,7 +6,8 @@ problem. Nothing above this layer reads a scenario file.
 
 Modules, each importing only those listed before it: `durations` (units),
 `distributions` (time distributions), `uncertain` (uncertain rates and
-probabilities), `paths` (dotted key paths), `schema` (the models and their
+probabilities), `paths` (dotted key paths), `rates` (seasons and trend of a
+rate, as more pieces of it), `schema` (the models and their
 JSON Schema), `places` (where each key was written), `messages` (errors in
 the planner's words), `checks` (rules that span several keys), `yaml_reading`
 (a file read into YAML data within bounds), `loading` (`extends:`, validation).

@@ -14,7 +14,12 @@ import datetime as dt
 import math
 import re
 
+from pydantic import ValidationError
+
+from sim.scenario.dated import changed_data, path_problem
 from sim.scenario.durations import to_days
+from sim.scenario.messages import dotted, schema_problems
+from sim.scenario.rates import season_problems
 from sim.scenario.schema import Scenario
 
 LAST_DAY = dt.date.max
@@ -99,6 +104,14 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
     capacities = [c for c in [_count(capacity.get("beds"))] + [_count(c.get("beds")) for c in changes]
                   if c is not None]
 
+    previous = None
+    for i, change in enumerate(_items(data.get("parameter_changes"))):
+        day = day_of(("parameter_changes", i, "at"), _mapping(change).get("at"))
+        if day is not None and previous is not None and day < previous:
+            problems.append((("parameter_changes", i, "at"), "parameter changes must be in time order"))
+        previous = day if day is not None else previous
+    problems += _dated_problems(data)
+
     streams = [_mapping(stream) for stream in _items(data.get("streams"))]
     reserved_total = sum(_count(stream.get("reserved_beds")) or 0 for stream in streams)
     seen: set = set()
@@ -124,12 +137,18 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
             if last is not None and day <= last:
                 problems.append((where, "schedule times must be in increasing order"))
             last = day
+        problems += [(loc + ("arrivals",) + where, message)
+                     for where, message in season_problems(_mapping(stream.get("arrivals")), start)]
         if stream.get("max_wait") is not None and stream.get("when_full", "turn_away") != "wait":
             problems.append((loc + ("max_wait",), "max_wait only applies with when_full: wait"))
         reserved, cap = _count(stream.get("reserved_beds")), _count(stream.get("max_beds"))
         if reserved and cap is not None and reserved > cap:
             problems.append((loc + ("reserved_beds",),
                              f"reserved beds ({reserved}) exceed the stream's max_beds ({cap})"))
+        present = _count(_mapping(stream.get("detained_at_start")).get("count", stream.get("detained_at_start")))
+        if cap is not None and present is not None and present > cap:
+            problems.append((loc + ("detained_at_start",),
+                             f"{present} people detained at the start exceed the stream's max_beds ({cap})"))
         if reserved and capacities and reserved_total > min(capacities):
             problems.append((loc + ("reserved_beds",),
                              f"reserved beds of all streams ({reserved_total}) exceed the capacity "
@@ -149,9 +168,72 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
     return problems
 
 
+def _plain(node):
+    """YAML data as plain dicts and lists, so that messages about a copy name no line of the file."""
+    if isinstance(node, dict):
+        return {key: _plain(value) for key, value in node.items()}
+    return [_plain(item) for item in node] if isinstance(node, list) else node
+
+
+def _dated_problems(data: dict) -> list[tuple[tuple, str]]:
+    """The values of dated changes, validated as the keys they set: the scenario with the changes so
+    far applied is validated whole, and each problem is told at the key of `set` it comes from."""
+    problems: list[tuple[tuple, str]] = []
+    written = [(i, _mapping(_mapping(change).get("set")))
+               for i, change in enumerate(_items(data.get("parameter_changes")))]
+    usable = [(i, {path: value for path, value in paths.items() if isinstance(path, str) and not path_problem(path)})
+              for i, paths in written]
+    current = _plain(data)
+    for i, written_paths in usable:
+        paths = {}
+        for path, value in written_paths.items():
+            try:
+                (current,) = changed_data(current, [{"set": {path: value}}])
+                paths[path] = value
+            except KeyError as err:
+                problems.append((("parameter_changes", i, "set", path), str(err.args[0])))
+        try:
+            changed = Scenario.model_validate(current)
+        except ValidationError as err:
+            found = [problem.partition(": ")[2] for problem in schema_problems("", current, err)]
+            for path in paths:
+                where = dotted(_loc(current, path))
+                for problem in found:
+                    at, _, message = problem.partition(": ")
+                    if _within(at, where) or _within(where, at) or where.rpartition(".")[0] == \
+                            at.rpartition(".")[0] and message == "is required":
+                        rest = at[len(where):].lstrip(".") if _within(at, where) else ""
+                        problems.append((("parameter_changes", i, "set", path), f"{rest}: {message}" if rest
+                                         else message))
+            continue
+        problems += [(("parameter_changes", i, "set", path), "a dated change takes a number, not an uncertain "
+                      "quantity") for path in paths for uncertain in changed.uncertain_inputs()
+                     if (uncertain + ".").startswith(path + ".")]
+    return problems
+
+
+def _within(inner: str, outer: str) -> bool:
+    """Is the key path `inner` (as `dotted` writes it) `outer` or inside it?"""
+    return inner == outer or inner.startswith((outer + ".", outer + "["))
+
+
+def _loc(data: dict, path: str) -> tuple:
+    """The location in `data` of a dotted path whose streams and origins exist (set_path checked it)."""
+    loc: tuple = ()
+    node: object = data
+    for part in path.split("."):
+        if isinstance(node, list):
+            index = next(k for k, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part)
+            loc, node = loc + (index,), node[index]
+        else:
+            loc, node = loc + (part,), node.get(part) if isinstance(node, dict) else None
+    return loc
+
+
 def late_steps(scenario: Scenario) -> list[str]:
     """Capacity changes and rate steps at or after the end of the run: valid, but they
-    change nothing, which is most often a date or a horizon written wrong."""
+    change nothing, which is most often a date or a horizon written wrong; and a warm-up
+    with a starting population, which throws away the start the planner gave."""
     end = scenario.end_day
 
     def when(day: float) -> str:
@@ -164,5 +246,11 @@ def late_steps(scenario: Scenario) -> list[str]:
     for stream in scenario.streams:
         found += [(f"streams.{stream.name}.arrivals.schedule[{p}]", scenario.day(piece.from_))
                   for p, piece in enumerate(stream.arrivals.schedule or [])]
-    return [f"{what} at {when(day)} comes at or after the end of the run, {when(end)}: it changes nothing "
-            "(is its date or the horizon wrong?)" for what, day in found if day >= end]
+    found += [(f"parameter change {change.name!r}" if change.name else f"parameter_changes[{i}]",
+               scenario.day(change.at)) for i, change in enumerate(scenario.parameter_changes)]
+    warnings = [f"{what} at {when(day)} comes at or after the end of the run, {when(end)}: it changes nothing "
+                "(is its date or the horizon wrong?)" for what, day in found if day >= end]
+    if scenario.warmup > 0 and (scenario.detained_file or any(s.detained_at_start for s in scenario.streams)):
+        warnings.append(f"a warm-up of {scenario.warmup:g} days with a starting population: the run starts from "
+                        "the people detained at day 0 and needs no warm-up (is warmup: 0 meant?)")
+    return warnings

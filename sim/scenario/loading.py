@@ -24,6 +24,7 @@ from sim.scenario.checks import cross_check
 from sim.scenario.messages import dotted, echo, line_order, located, schema_problems, shorten
 from sim.scenario.paths import changes
 from sim.scenario.places import copy_place, mark_source, place
+from sim.scenario.present import read_detained_file
 from sim.scenario.schema import CapacityChange, Origin, Scenario, Stream
 from sim.scenario.yaml_reading import Unreadable, parse_yaml, read_text
 
@@ -60,8 +61,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 
 def _with_parent(data: dict, source: str, base: tuple[str, dict] | None) -> Scenario:
     """The validated scenario, with a record of the scenario it extends (`Scenario.extends`): the file
-    as written, its name and description when it is a whole scenario itself, and what this one changes."""
-    scenario = scenario_from_data(data, source)
+    as written, its name and description when it is a whole scenario itself, and what this one changes.
+    A `detained_file` is read here, relative to the file that names it."""
+    scenario = scenario_from_data(read_detained_file(data, source), source)
     if base is not None:
         written, base_data = base
         try:
@@ -86,7 +88,7 @@ def scenario_from_data(data: dict, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        problems |= schema_problems(source, data, err)
+        problems |= schema_problems(source, data, err) or {f"{source}: {err}"}  # never a problem lost
     if problems:
         raise ScenarioError(sorted(problems, key=line_order))
     return scenario

@@ -16,9 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from sim.scenario.dated import ParameterChange, Phase, phases
 from sim.scenario.distributions import Distribution
 from sim.scenario.durations import CalendarDate, Days, NonNegativeDays, PositiveDays
 from sim.scenario.paths import set_path
+from sim.scenario.present import DetainedAtStart, DetainedFileField
+from sim.scenario.rates import Season, Trend, seasonal_steps
 from sim.scenario.uncertain import Count, Uncertain
 
 EIGHT_MONTHS = 8 * 365.25 / 12
@@ -37,6 +40,13 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=
 PartName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=80)]
 """Names of streams, origins and capacity changes: no '.' either, since they are parts of
 dotted paths (streams.<stream>.origins.<origin>.return_probability, <stream>.<metric>)."""
+
+
+def left_out_unused(default: Any = None):
+    """For a key added after the first committed baselines: left out of `Scenario.normalised()` (so of
+    scenario.yaml and the scenario's hash) while it holds `default`, so that a scenario that does not use
+    it keeps every byte. Use as ``Field(default=..., exclude_if=left_out_unused(...))``."""
+    return lambda value: value == default
 
 
 def _within(low: float, high: float, what: str):
@@ -133,6 +143,9 @@ class Arrivals(_Strict):
     schedule: list[RateChange] | None = Field(default=None, min_length=1,
                                                  description="instead of `rate`: a rate that changes over "
                                                              "time, as pieces [{from, rate}, ...] in time order")
+    seasons: list[Season] | None = Field(default=None, exclude_if=left_out_unused(), description="with rate or "
+                                         "schedule: parts of every year in which the rate is multiplied by a factor")
+    trend: Trend = Field(default=None, exclude_if=left_out_unused())
 
     @model_validator(mode="after")
     def _exactly_one(self):
@@ -200,6 +213,10 @@ class Stream(_Strict):
                                                                             "probability and time; none: never")
     origins: list[Origin] = Field(min_length=1, description="the groups of countries of origin, with their "
                                                             "shares, return probabilities and times to return")
+    detained_at_start: DetainedAtStart | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="people of this stream detained at day "
+        "0: a count (the time each has spent drawn from the stream's equilibrium), or {count, since: equilibrium "
+        "| day 0}; none: the stream starts empty")
 
     @field_validator("origins")
     @classmethod
@@ -239,8 +256,18 @@ class Scenario(_Strict):
     cost_per_bed_day: Annotated[float, Field(ge=0), AfterValidator(_cost_at_most)] | None = Field(
         default=None, description="the cost of one bed occupied for one day, for the cost of the bed-days; "
                                   "none: no cost")
+    periods: Literal["month", "quarter", "year"] | None = Field(
+        default=None, exclude_if=left_out_unused(),
+        description="also give the results by period of the measured window (periods.csv): month, quarter or "
+                    "year; calendar ones with `start`; none: the window as a whole only")
     capacity: Capacity = Field(description="the beds: how many at day 0, and later changes")
     streams: list[Stream] = Field(min_length=1, description="the flows of people into the shared beds")
+    detained_file: DetainedFileField | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="a CSV file of the people detained at "
+        "day 0 (relative to this file): columns stream, origin (empty: unknown), admitted (a date) or days_detained")
+    parameter_changes: list[ParameterChange] = Field(  # left out when empty: results without them stay the same
+        default_factory=list, exclude_if=lambda changes: not changes,
+        description="later changes of streams' and origin groups' parameters, for people arriving from then on")
 
     @property
     def end_day(self) -> float:
@@ -262,11 +289,16 @@ class Scenario(_Strict):
         return [(0.0, self.capacity.beds)] + [(self.day(c.at), c.beds) for c in self.capacity.changes]
 
     def rate_steps(self, stream: Stream) -> list[tuple[float, float]]:
-        """(day, rate) pieces of a stream's arrival rate, in time order."""
-        if stream.arrivals.rate is not None:
-            return [(0.0, stream.arrivals.rate)]
-        return [(self.day(piece.from_), piece.rate)
-                for piece in stream.arrivals.schedule]  # type: ignore[union-attr]  # no rate: a schedule
+        """(day, rate) pieces of a stream's arrival rate, in time order: its rate or schedule, times its
+        seasons and trend up to the end of the run (`rates.seasonal_steps`)."""
+        arrivals = stream.arrivals
+        steps = [(0.0, arrivals.rate)] if arrivals.rate is not None else [
+            (self.day(piece.from_), piece.rate) for piece in arrivals.schedule]  # type: ignore[union-attr]  # a schedule
+        return seasonal_steps(steps, arrivals.seasons, arrivals.trend, self.start, self.end_day)
+
+    def phases(self, stream: Stream) -> list[Phase]:
+        """`stream`'s parameters from each dated change on (`dated.phases`)."""
+        return phases(self, stream)
 
     def uncertain_inputs(self) -> dict[str, Any]:
         """The uncertain quantities, by their path (as `capsim sweep --set` writes it)."""
@@ -289,7 +321,9 @@ class Scenario(_Strict):
         data = self.normalised()
         for path, value in values.items():
             set_path(data, path, value)
-        return Scenario.model_validate(data)
+        changed = Scenario.model_validate(data)
+        changed._extends = self._extends
+        return changed
 
     def at_means(self) -> Scenario:
         """Every uncertain quantity at its mean (`--fix-inputs`)."""
@@ -318,11 +352,11 @@ class Scenario(_Strict):
         return self.model_dump(mode="json", by_alias=True)
 
     def sha256(self) -> str:
-        """Hash of the model the scenario describes: seed and replications excluded,
-        so that a new seed is not mistaken for a new scenario."""
+        """Hash of the model the scenario describes: seed, replications and periods (how it is run and
+        reported) excluded, so that a new seed is not mistaken for a new scenario."""
         data = self.normalised()
-        for run_control in ("seed", "replications"):
-            data.pop(run_control)
+        for run_control in ("seed", "replications", "periods"):
+            data.pop(run_control, None)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -1,0 +1,78 @@
+"""The results of a run period by period (a run with `periods`): each period's figures over the
+replications, with their 95% intervals, as periods.csv, the terminal and the report show them.
+
+The engine sends back each replication's figures per period (sim.engine.periods); here they become
+means and intervals, each cut at its metric's bounds like every other interval, plus the cost of the
+period's bed-days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from sim import metrics
+from sim.analysis.results import Results
+from sim.analysis.stats import summarise
+from sim.engine.periods import PERIOD_METRICS, Period, periods
+
+ALL_STREAMS = "(all)"
+"""The scope of a system-wide row (no stream's name can be written so)."""
+
+
+class PeriodRow(NamedTuple):
+    """One metric of one scope in one period, over the replications."""
+
+    period: Period
+    capacity: int
+    """The beds in force when the period starts."""
+    scope: str
+    metric: str
+    mean: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+
+
+NEAR_FULL = 0.95
+"""The share of the beds whose reaching `near_full` counts (of the beds in force at the period's start)."""
+
+
+def period_metrics(results: Results) -> list[str]:
+    """The metrics of each period, in their order: PERIOD_METRICS, near_full, and the cost with a cost per
+    bed-day."""
+    return [*PERIOD_METRICS, "near_full", *(["cost"] if results.scenario.cost_per_bed_day is not None else [])]
+
+
+def period_values(results: Results, capacities: Sequence[int]) -> np.ndarray:
+    """Replications x scopes (the system, then each stream) x periods x `period_metrics`, the periods' beds
+    at their starts being `capacities` (near_full is judged against them, for a stream as for the system)."""
+    values = np.stack([rep.periods for rep in results.replications])  # type: ignore[misc]  # a run with periods
+    most = values[..., PERIOD_METRICS.index("occupancy_max")]
+    near = (most >= NEAR_FULL * np.asarray(capacities, dtype=float) - 1e-9).astype(float)
+    extra = [near[..., None]]
+    cost = results.scenario.cost_per_bed_day
+    if cost is not None:
+        extra.append(values[..., PERIOD_METRICS.index("bed_days"), None] * cost)
+    return np.concatenate([values, *extra], axis=-1)
+
+
+def period_rows(results: Results) -> list[PeriodRow]:
+    """Every period's figures, period by period, the system first and then each stream."""
+    scenario = results.scenario
+    if not scenario.periods:
+        return []
+    steps = scenario.capacity_steps()
+    found = periods(scenario, scenario.periods)
+    capacities = [[beds for at, beds in steps if at <= period.from_day][-1] for period in found]
+    values = period_values(results, capacities)
+    names = period_metrics(results)
+    rows = []
+    for p, (period, capacity) in enumerate(zip(found, capacities)):
+        for s, scope in enumerate([None, *results.stream_names]):
+            for m, metric in enumerate(names):
+                stat = summarise(values[:, s, p, m], metrics.bounds(metric, results.most_beds(scope)))
+                rows.append(PeriodRow(period, capacity, scope or ALL_STREAMS, metric, stat["mean"],
+                                      stat["ci95_low"], stat["ci95_high"]))
+    return rows
