@@ -1,4 +1,4 @@
-"""The planner's studies from the command line: compare, sweep and size.
+"""The planner's studies from the command line: compare, sweep, size and project.
 
 Each parses its options, calls `sim.output.workflows` (which runs and writes
 the folder) and prints the terminal's table.
@@ -16,6 +16,7 @@ from sim.cli import tables
 from sim.cli.options import (
     friendly,
     main,
+    periods_option,
     read_scenario,
     report_into,
     report_possible,
@@ -51,6 +52,28 @@ def compare(base_file, alt_files, replications, seed, out_dir, jobs, scheduler, 
     for note in comparison.notes:
         click.echo(f"note: {note}")
     click.echo(f"\nevery metric, system-wide and per stream: {out}/compare.csv")
+    report_written(out, with_report)
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(dir_okay=False))
+@click.option("--replications", "-n", type=click.IntRange(min=2), help="Override the scenario's replications.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed (used by every variant).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Folder [results/runs/project-NAME].")
+@periods_option
+@study_options
+@friendly
+def project(scenario_file, replications, seed, out_dir, periods, jobs, scheduler, fix_inputs, with_report,
+            max_events):
+    """Project every variant of SCENARIO_FILE period by period, on common random numbers [by month]."""
+    scenario = read_scenario(scenario_file, fix_inputs)
+    report_possible(with_report)
+    out = Path(out_dir or Path("results") / "runs" / f"project-{scenario.name}")
+    projection = workflows.project_to_folder(scenario, out, periods=periods, replications=replications, seed=seed,
+                                             max_events=max_events, command=sys.argv,
+                                             finish=report_into(with_report), **where(jobs, scheduler))
+    click.echo(tables.projection_table(projection))
+    click.echo(f"\nevery period of each variant, per stream too: {out}/VARIANT/periods.csv")
     report_written(out, with_report)
 
 

@@ -1,15 +1,19 @@
-"""The folders of compare, sweep and size: their CSV and JSON files."""
+"""The folders of compare, sweep, size and project: their CSV and JSON files."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from collections.abc import Sequence
 
+from sim.analysis.periods import ALL_STREAMS, period_rows
 from sim.analysis.results import Results
 from sim.formatting import number, rounded
 from sim.scenario import Scenario
 from sim.studies.compare import Comparison
+from sim.studies.project import Projection
 from sim.studies.size import Sizing
 from sim.studies.sweep import SweepPoint
 
@@ -50,6 +54,30 @@ def sweep_csv(points: Sequence[SweepPoint], runs: Sequence[Results]) -> str:
             row += [number(stat["mean"]), number(stat["ci95_low"]), number(stat["ci95_high"])]
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
+
+
+PROJECTION_METRICS = ("occupancy_mean", "occupancy_p95", "probability_full", "near_full", "admitted", "turned_away",
+                      "returned")
+"""What projection.csv sets side by side for each variant (each variant's periods.csv has every metric)."""
+
+
+def projection_csv(projection: Projection) -> str:
+    """The variants side by side, all streams together: one row per variant, period and metric."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    dated = projection.scenario.start is not None
+    writer.writerow(["variant", "period", *(["from_date", "until_date"] if dated else ["from_day", "until_day"]),
+                     "capacity", "metric", "mean", "ci95_low", "ci95_high"])
+    for name, results in projection.variants.items():
+        for row in period_rows(results):
+            if row.scope != ALL_STREAMS or row.metric not in PROJECTION_METRICS:
+                continue
+            period = row.period
+            when = ([period.from_date.isoformat(), period.until_date.isoformat()]  # type: ignore[union-attr]
+                    if dated else [number(period.from_day), number(period.until_day)])
+            writer.writerow([name, period.label, *when, row.capacity, row.metric, number(row.mean),
+                             number(row.ci95_low), number(row.ci95_high)])
+    return buffer.getvalue()
 
 
 def size_csv(sizing: Sizing) -> str:

@@ -21,9 +21,17 @@ from sim.execution.runner import run
 from sim.output.check import REFRESH
 from sim.output.folders import atomic_folder
 from sim.output.run_folder import FIXED_INPUTS, manifest_json, write, write_files
-from sim.output.study_folders import comparison_csv, comparison_json, size_csv, size_json, sweep_csv
+from sim.output.study_folders import (
+    comparison_csv,
+    comparison_json,
+    projection_csv,
+    size_csv,
+    size_json,
+    sweep_csv,
+)
 from sim.scenario import Scenario
 from sim.studies.compare import Comparison, compare
+from sim.studies.project import Projection, project, variant_scenarios
 from sim.studies.size import Sizing, Target, size
 from sim.studies.sweep import SweepPoint, sweep
 
@@ -107,6 +115,22 @@ def compare_to_folder(base: Scenario, alternatives: Sequence[Scenario], out: str
                            {r.scenario.name: r for r in [comparison.base, *comparison.alternatives]},
                            command=command, jobs=jobs, finish=finish)
     return comparison
+
+
+def project_to_folder(scenario: Scenario, out: str | Path, *, periods: str | None = None,
+                      replications: int | None = None, seed: int | None = None, jobs: int = 1,
+                      scheduler: str | None = None, max_events: float | None = limits.DEFAULT_MAX_EVENTS,
+                      command: list[str] | None = None, finish: Finish | None = None) -> Projection:
+    """`sim.studies.project.project` into the folder `out`: projection.csv (the variants side by side, period
+    by period) and each variant's results folder (with its periods.csv), by the variant's name."""
+    limits.check(limits.workload(list(variant_scenarios(scenario, periods).values()),
+                                 replications or scenario.replications), max_events)
+    projection = project(scenario, periods=periods, replications=replications, seed=seed, jobs=jobs,
+                         scheduler=scheduler)
+    with atomic_folder(out) as staging:
+        _fill_study_folder(staging, {"projection.csv": projection_csv(projection)}, projection.variants,
+                           command=command, jobs=jobs, finish=finish)
+    return projection
 
 
 def sweep_to_folder(points: Sequence[SweepPoint], out: str | Path, *, replications: int, seed: int, jobs: int = 1,

@@ -80,8 +80,8 @@ def periods_figure(variants: Mapping[str, Sequence[PeriodFigures]], png: Path | 
                       label="beds in use, mean of the period" if len(variants) == 1 else variant)
         series = next(iter(variants.values()))
         x = [p.start for p in series] + [series[-1].end]
-        ax.stairs([p.beds for p in series], x, baseline=None, color=VERMILLION, lw=1.4,
-                  label="beds at the period's start")
+        ax.stairs([p.beds for p in series], x, baseline=None, color=VERMILLION if len(variants) == 1 else "#000000",
+                  ls="-" if len(variants) == 1 else "--", lw=1.4, label="beds at the period's start")
         ax.set_ylabel("beds in use")
         ax.set_ylim(bottom=0)
         ax.legend(loc="lower right", ncols=2)

@@ -25,6 +25,7 @@ MARKERS = [  # (the file that marks a folder, the command that wrote it)
     ("compare.csv", "compare"),
     ("sweep.csv", "sweep"),
     ("size.csv", "size"),
+    ("projection.csv", "project"),
 ]
 
 

@@ -3,9 +3,10 @@
 `write_report(folder)` reads the files the command wrote (a run's summary.json,
 occupancy.csv, occupancy_distribution.csv, stays.csv, scenario.yaml and
 manifest.json; compare.csv and compare.json; sweep.csv; size.csv and
-size.json), never the Python objects, and writes `report.html` into it, through
-a temporary file renamed into place. The same folder gives a byte-identical
-report: no time stamp and no path of the folder is written.
+size.json; projection.csv and each variant's periods.csv), never the Python
+objects, and writes `report.html` into it, through a temporary file renamed
+into place. The same folder gives a byte-identical report: no time stamp and
+no path of the folder is written.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from pathlib import Path
 from sim.files import write_atomically
 from sim.report.compare_page import compare_report_html
 from sim.report.drawing import require_matplotlib
+from sim.report.projection_page import projection_report_html
 from sim.report.reading import folder_kind
 from sim.report.run_page import run_report_html
 from sim.report.study_pages import size_report_html, sweep_report_html
 
 REPORT_NAME = "report.html"
 PAGES = {"run": run_report_html, "compare": compare_report_html, "sweep": sweep_report_html,
-         "size": size_report_html}
+         "size": size_report_html, "project": projection_report_html}
 """The page of each kind of folder (`folder_kind`)."""
 
 

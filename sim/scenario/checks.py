@@ -110,7 +110,7 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
         if day is not None and previous is not None and day < previous:
             problems.append((("parameter_changes", i, "at"), "parameter changes must be in time order"))
         previous = day if day is not None else previous
-    problems += _dated_problems(data)
+    problems += _dated_problems(data) + _variant_problems(data)
 
     streams = [_mapping(stream) for stream in _items(data.get("streams"))]
     reserved_total = sum(_count(stream.get("reserved_beds")) or 0 for stream in streams)
@@ -179,37 +179,59 @@ def _dated_problems(data: dict) -> list[tuple[tuple, str]]:
     """The values of dated changes, validated as the keys they set: the scenario with the changes so
     far applied is validated whole, and each problem is told at the key of `set` it comes from."""
     problems: list[tuple[tuple, str]] = []
-    written = [(i, _mapping(_mapping(change).get("set")))
-               for i, change in enumerate(_items(data.get("parameter_changes")))]
-    usable = [(i, {path: value for path, value in paths.items() if isinstance(path, str) and not path_problem(path)})
-              for i, paths in written]
-    current = _plain(data)
-    for i, written_paths in usable:
-        paths = {}
-        for path, value in written_paths.items():
-            try:
-                (current,) = changed_data(current, [{"set": {path: value}}])
-                paths[path] = value
-            except KeyError as err:
-                problems.append((("parameter_changes", i, "set", path), str(err.args[0])))
-        try:
-            changed = Scenario.model_validate(current)
-        except ValidationError as err:
-            found = [problem.partition(": ")[2] for problem in schema_problems("", current, err)]
-            for path in paths:
-                where = dotted(_loc(current, path))
-                for problem in found:
-                    at, _, message = problem.partition(": ")
-                    if _within(at, where) or _within(where, at) or where.rpartition(".")[0] == \
-                            at.rpartition(".")[0] and message == "is required":
-                        rest = at[len(where):].lstrip(".") if _within(at, where) else ""
-                        problems.append((("parameter_changes", i, "set", path), f"{rest}: {message}" if rest
-                                         else message))
-            continue
-        problems += [(("parameter_changes", i, "set", path), "a dated change takes a number, not an uncertain "
-                      "quantity") for path in paths for uncertain in changed.uncertain_inputs()
-                     if (uncertain + ".").startswith(path + ".")]
+    current = _plain({key: value for key, value in data.items() if key != "variants"})
+    for i, change in enumerate(_items(data.get("parameter_changes"))):
+        paths = {path: value for path, value in _mapping(_mapping(change).get("set")).items()
+                 if isinstance(path, str) and not path_problem(path)}
+        after, scenario, found = _set_problems(current, paths, ("parameter_changes", i, "set"))
+        problems += found
+        if scenario is not None:
+            current = after
+            problems += [(("parameter_changes", i, "set", path), "a dated change takes a number, not an "
+                          "uncertain quantity") for path in paths for uncertain in scenario.uncertain_inputs()
+                         if (uncertain + ".").startswith(path + ".")]
     return problems
+
+
+def _variant_problems(data: dict) -> list[tuple[tuple, str]]:
+    """Each variant's values, validated as the keys they set: the scenario with the variant applied is
+    validated whole, and each problem is told at the variant's key it comes from."""
+    variants = data.get("variants")
+    if not isinstance(variants, dict):
+        return []
+    base = _plain({key: value for key, value in data.items() if key != "variants"})
+    return [problem for name, paths in variants.items() if isinstance(paths, dict)
+            for problem in _set_problems(base, {p: v for p, v in paths.items() if isinstance(p, str)},
+                                         ("variants", name))[2]]
+
+
+def _set_problems(current: dict, paths: dict, at: tuple
+                  ) -> tuple[dict, Scenario | None, list[tuple[tuple, str]]]:
+    """`paths` (dotted path -> value) set on a copy of `current` and the result validated whole: the data
+    after, its Scenario (None when it is not valid), and each problem of a value of `paths` at
+    `at + (path,)` (a problem elsewhere is the scenario's own, told where it is written)."""
+    problems: list[tuple[tuple, str]] = []
+    applied = {}
+    for path, value in paths.items():
+        try:
+            (current,) = changed_data(current, [{"set": {path: value}}])
+            applied[path] = value
+        except KeyError as err:
+            problems.append((at + (path,), str(err.args[0])))
+    try:
+        scenario = Scenario.model_validate(current)
+    except ValidationError as err:
+        found = [problem.partition(": ")[2] for problem in schema_problems("", current, err)]
+        for path in applied:
+            where = dotted(_loc(current, path))
+            for problem in found:
+                loc, _, message = problem.partition(": ")
+                if _within(loc, where) or _within(where, loc) or where.rpartition(".")[0] == \
+                        loc.rpartition(".")[0] and message == "is required":
+                    rest = loc[len(where):].lstrip(".") if _within(loc, where) else ""
+                    problems.append((at + (path,), f"{rest}: {message}" if rest else message))
+        return current, None, problems
+    return current, scenario, problems
 
 
 def _within(inner: str, outer: str) -> bool:

@@ -263,11 +263,25 @@ class Scenario(_Strict):
     capacity: Capacity = Field(description="the beds: how many at day 0, and later changes")
     streams: list[Stream] = Field(min_length=1, description="the flows of people into the shared beds")
     detained_file: DetainedFileField | None = Field(
-        default=None, exclude_if=lambda value: value is None, description="a CSV file of the people detained at "
+        default=None, exclude_if=left_out_unused(), description="a CSV file of the people detained at "
         "day 0 (relative to this file): columns stream, origin (empty: unknown), admitted (a date) or days_detained")
-    parameter_changes: list[ParameterChange] = Field(  # left out when empty: results without them stay the same
-        default_factory=list, exclude_if=lambda changes: not changes,
+    parameter_changes: list[ParameterChange] = Field(
+        default_factory=list, exclude_if=left_out_unused([]),
         description="later changes of streams' and origin groups' parameters, for people arriving from then on")
+    variants: dict[PartName, dict[str, Any]] | None = Field(
+        default=None, exclude_if=left_out_unused(),
+        description="named variants of the scenario (e.g. low, central, high), each a set of values by dotted "
+                    "path as `capsim sweep --set` writes them; `capsim project` runs them all on common random "
+                    "numbers")
+
+    def variant(self, name: str) -> Scenario:
+        """The scenario of one of its `variants`: the values set, named NAME-VARIANT, without variants."""
+        data = self.normalised()
+        data.pop("variants")
+        for path, value in (self.variants or {})[name].items():
+            set_path(data, path, value)
+        data["name"] = f"{self.name}-{name}"
+        return Scenario.model_validate(data)
 
     @property
     def end_day(self) -> float:
