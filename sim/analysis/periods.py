@@ -17,6 +17,7 @@ from sim import metrics
 from sim.analysis.results import Results
 from sim.analysis.stats import summarise
 from sim.engine.periods import PERIOD_METRICS, Period, periods
+from sim.scenario import Scenario
 
 ALL_STREAMS = "(all)"
 """The scope of a system-wide row (no stream's name can be written so)."""
@@ -58,14 +59,20 @@ def period_values(results: Results, capacities: Sequence[int]) -> np.ndarray:
     return np.concatenate([values, *extra], axis=-1)
 
 
+def period_capacities(scenario: Scenario) -> list[int]:
+    """The beds in force at the start of each period of a scenario with periods."""
+    steps = scenario.capacity_steps()
+    return [[beds for at, beds in steps if at <= period.from_day][-1]
+            for period in periods(scenario, scenario.periods)]  # type: ignore[arg-type]  # it has periods
+
+
 def period_rows(results: Results) -> list[PeriodRow]:
     """Every period's figures, period by period, the system first and then each stream."""
     scenario = results.scenario
     if not scenario.periods:
         return []
-    steps = scenario.capacity_steps()
     found = periods(scenario, scenario.periods)
-    capacities = [[beds for at, beds in steps if at <= period.from_day][-1] for period in found]
+    capacities = period_capacities(scenario)
     values = period_values(results, capacities)
     names = period_metrics(results)
     rows = []

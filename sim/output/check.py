@@ -32,6 +32,8 @@ from sim.errors import CheckInputError, DamagedResults
 
 DATA_FILES = ("summary.json", "replications.csv", "occupancy.csv", "occupancy_distribution.csv", "stays.csv",
               "scenario.yaml")
+OPTIONAL_DATA_FILES = ("periods.csv",)
+"""Data files that only some runs write (a run with periods): compared when either folder has one."""
 
 
 @dataclass
@@ -95,6 +97,8 @@ def read_results(folder: Path, *, every_file: bool = False) -> ResultsFolder:
         A file is not as capsim writes it (the message names the file and line).
     """
     names = DATA_FILES if every_file else ("summary.json", "replications.csv")
+    if every_file:
+        names += tuple(name for name in OPTIONAL_DATA_FILES if (folder / name).exists())
     texts = {name: _text(folder, name) for name in names}
     for name in names:
         if name.endswith(".csv") and name != "replications.csv":
@@ -244,8 +248,12 @@ def check_exact(new: Path, baseline: Path, context_lines: int = 3, max_lines: in
     """Byte-identical data files; a unified diff of the first differences otherwise."""
     old_folder, new_folder = read_results(baseline, every_file=True), read_results(new, every_file=True)
     messages = []
-    for name in DATA_FILES:
-        old_text, new_text = old_folder.texts[name], new_folder.texts[name]
+    for name in DATA_FILES + OPTIONAL_DATA_FILES:
+        old_text, new_text = old_folder.texts.get(name), new_folder.texts.get(name)
+        if old_text is None or new_text is None:
+            if old_text != new_text:
+                messages.append(f"{name} is only in {new if old_text is None else baseline}")
+            continue
         if old_text != new_text:
             diff = _diff(old_text, new_text, baseline / name, new / name, context_lines, max_lines)
             messages.append(f"{name} differs:\n{diff}")
