@@ -73,7 +73,7 @@ class CheckInputError(CapsimError, FileNotFoundError):
 
 
 class NotAResultsFolder(CapsimError, FileNotFoundError):
-    """The folder holds none of the files capsim run, compare, sweep or size write."""
+    """The folder holds none of the files capsim run, compare, sweep, size or project write."""
 
 
 class ReportUnavailable(CapsimError):

@@ -413,7 +413,7 @@ def test_report_errors_exit_2_without_a_traceback(tmp_path, monkeypatch):
 
     result = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 2
-    assert "not a results folder of capsim run, compare, sweep or size" in result.output
+    assert "not a results folder of capsim run, compare, sweep, size or project" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "figures").exists()
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     result = CliRunner().invoke(main, ["sweep", _scenario_file(tmp_path, "x", 20), "--set", "capacity.beds=5,6",

@@ -133,7 +133,7 @@ def validate(files):
 @click.option("--figures", is_flag=True, help="Also write each figure as figures/NAME.png (for slides).")
 @friendly
 def report(results_dir, figures):
-    """Write report.html (figures, tables, STRESS-DES) into a folder of capsim run, compare, sweep or size."""
+    """Write report.html (figures, tables, STRESS-DES) into a folder of capsim run, compare, sweep, size or project."""
     from sim.report import write_report
 
     click.echo(f"report: {write_report(Path(results_dir), figures=figures)}")

@@ -67,7 +67,8 @@ def periods_table(results) -> str:
 
 
 def projection_table(projection) -> str:
-    """Period by period, each variant's mean beds in use with its 95% interval and its share of time full."""
+    """Period by period, each variant's mean beds in use with its 95% interval and its share of time full (and
+    its beds, when the variants' beds differ)."""
     from sim.analysis.periods import ALL_STREAMS, period_rows
 
     names = list(projection.variants)
@@ -75,19 +76,21 @@ def projection_table(projection) -> str:
     for name, results in projection.variants.items():
         for found in period_rows(results):
             if found.scope == ALL_STREAMS and found.metric in ("occupancy_mean", "probability_full"):
-                cells.setdefault(found.period.label, {"beds": found.capacity})[(name, found.metric)] = found
-    width = 30
+                cells.setdefault(found.period.label, {})[(name, found.metric)] = found
+    same = all(len({row[(name, "occupancy_mean")].capacity for name in names}) == 1 for row in cells.values())
+    width = 30 if same else 38
     lines = [f"{projection.scenario.name}: {len(names)} variants on common random numbers, "
              f"{len(next(iter(projection.variants.values())).replications)} replications each",
              "beds in use (mean of the period, 95% interval) and share of time full, all streams together", "",
-             f"{'period':<10} {'beds':>6}  " + "  ".join(f"{name:>{width}}" for name in names)]
+             f"{'period':<10} {'beds' if same else '':>6}  " + "  ".join(f"{name:>{width}}" for name in names)]
     for label, row in cells.items():
         shown = []
         for name in names:
             mean, full = row[(name, "occupancy_mean")], row[(name, "probability_full")]
             shown.append(f"{for_people(mean.mean)} {interval(mean.ci95_low, mean.ci95_high)} "
-                         f"{percent(full.mean):>6}")
-        lines.append(f"{label:<10} {row['beds']:>6}  " + "  ".join(f"{text:>{width}}" for text in shown))
+                         + ("" if same else f"of {mean.capacity} ") + f"{percent(full.mean):>6}")
+        beds = row[(names[0], "occupancy_mean")].capacity if same else ""
+        lines.append(f"{label:<10} {beds:>6}  " + "  ".join(f"{text:>{width}}" for text in shown))
     return "\n".join(lines)
 
 

@@ -132,7 +132,7 @@ def period_figures(before: Snapshot, after: Snapshot, length: float) -> np.ndarr
     """The PERIOD_METRICS of one scope between two snapshots `length` days apart."""
     time_at = np.maximum(after.time_at - before.time_at, 0.0)  # a difference of sums: rounding may dip below 0
     total = time_at.sum()
-    levels = np.arange(len(time_at))
+    levels = np.arange(len(time_at), dtype=float)  # float @ float: a BLAS dot, not a slow mixed one
     bed_days = float(levels @ time_at)
     if total > 0:
         cumulative = np.cumsum(time_at) / total

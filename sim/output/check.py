@@ -96,7 +96,7 @@ def read_results(folder: Path, *, every_file: bool = False) -> ResultsFolder:
     DamagedResults
         A file is not as capsim writes it (the message names the file and line).
     """
-    names = DATA_FILES if every_file else ("summary.json", "replications.csv")
+    names: tuple[str, ...] = DATA_FILES if every_file else ("summary.json", "replications.csv")
     if every_file:
         names += tuple(name for name in OPTIONAL_DATA_FILES if (folder / name).exists())
     texts = {name: _text(folder, name) for name in names}

@@ -78,10 +78,12 @@ def periods_figure(variants: Mapping[str, Sequence[PeriodFigures]], png: Path | 
                       label="95% interval of the mean" if len(variants) == 1 else None)
             ax.stairs(mean, x, baseline=None, color=colour, lw=1.5,
                       label="beds in use, mean of the period" if len(variants) == 1 else variant)
-        series = next(iter(variants.values()))
-        x = [p.start for p in series] + [series[-1].end]
-        ax.stairs([p.beds for p in series], x, baseline=None, color=VERMILLION if len(variants) == 1 else "#000000",
-                  ls="-" if len(variants) == 1 else "--", lw=1.4, label="beds at the period's start")
+        beds = {tuple(p.beds for p in series): series for series in variants.values()}  # one line per plan of beds
+        for k, (plan, series) in enumerate(beds.items()):
+            x = [p.start for p in series] + [series[-1].end]
+            ax.stairs(plan, x, baseline=None, color=VERMILLION if len(variants) == 1 else "#000000",
+                      ls="-" if len(variants) == 1 else "--", lw=1.4,
+                      label="beds at the period's start" if k == 0 else None)
         ax.set_ylabel("beds in use")
         ax.set_ylim(bottom=0)
         ax.legend(loc="lower right", ncols=2)

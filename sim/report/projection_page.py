@@ -57,14 +57,17 @@ def _fan_html(variants: dict[str, list[PeriodFigures]], png_dir: Path | None) ->
 def _table_html(variants: dict[str, list[PeriodFigures]]) -> str:
     if not variants:
         return ""
-    header = ["period", "beds"] + [f"{esc(name)}: beds in use [95% interval], time full" for name in variants]
     series = list(variants.values())
+    same = len({tuple(p.beds for p in figures) for figures in series}) == 1  # else each cell says its beds
+    header = ["period", *(["beds"] if same else [])] + [
+        f"{esc(name)}: beds in use [95% interval]{'' if same else ' of the beds'}, time full" for name in variants]
     table = []
     for k, period in enumerate(series[0]):
-        cells = [esc(period.label), for_people(int(period.beds))]
+        cells = [esc(period.label), *([for_people(int(period.beds))] if same else [])]
         for figures in series:
             values = figures[k].values
             mean, low, high = values["occupancy_mean"]
-            cells.append(f"{for_people(mean)} {interval(low, high)}, {percent(values['probability_full'][0])}")
+            cells.append(f"{for_people(mean)} {interval(low, high)}" + ("" if same else f" of {int(figures[k].beds)}")
+                         + f", {percent(values['probability_full'][0])}")
         table.append(cells)
     return html_table(header, table, numeric=tuple(range(1, len(header))))

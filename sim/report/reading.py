@@ -109,13 +109,14 @@ def changes_said(changes: Sequence[str]) -> str:
 
 
 def folder_kind(results_dir: str | Path) -> str:
-    """'run', 'compare', 'sweep' or 'size': the command that wrote the folder, by the file it holds."""
+    """'run', 'compare', 'sweep', 'size' or 'project': the command that wrote the folder, by the file it holds."""
     folder = Path(results_dir)
     for marker, kind in MARKERS:
         if (folder / marker).is_file():
             return kind
-    raise NotAResultsFolder(f"{folder}: not a results folder of capsim run, compare, sweep or size "
-                            f"(no summary.json, compare.csv, sweep.csv or size.csv)")
+    kinds = [kind for _, kind in MARKERS]
+    raise NotAResultsFolder(f"{folder}: not a results folder of capsim {', '.join(kinds[:-1])} or {kinds[-1]} "
+                            f"(no {', '.join(marker for marker, _ in MARKERS[:-1])} or {MARKERS[-1][0]})")
 
 
 def read_json(path: Path) -> dict:

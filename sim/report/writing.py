@@ -28,7 +28,7 @@ PAGES = {"run": run_report_html, "compare": compare_report_html, "sweep": sweep_
 
 
 def report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
-    """The report of a results folder of capsim run, compare, sweep or size as HTML text.
+    """The report of a results folder of capsim run, compare, sweep, size or project as HTML text.
 
     With `png_dir`, each figure is also written there as <name>.png.
     """
@@ -36,12 +36,12 @@ def report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> str:
 
 
 def write_report(results_dir: Path, *, figures: bool = False) -> Path:
-    """Write report.html into a results folder of capsim run, compare, sweep or size and return its path.
+    """Write report.html into a results folder of capsim run, compare, sweep, size or project and return its path.
 
     Reads only the folder's files. With `figures`, also writes each figure as
     figures/<name>.png (150 dpi) for slides. Raises ReportUnavailable without
     matplotlib, NotAResultsFolder when the folder holds none of summary.json,
-    compare.csv, sweep.csv and size.csv.
+    compare.csv, sweep.csv, size.csv and projection.csv.
     """
     require_matplotlib()
     results_dir = Path(results_dir)
