@@ -26,7 +26,9 @@ from sim import parse_scenario
 from sim.analysis.queueing import expected_stay
 from sim.engine.model import simulate
 from sim.engine.people import RELEASED_COURT, RETURNED, SCREENED_OUT, People
+from sim.engine.periods import PERIOD_METRICS
 from sim.errors import ScenarioError
+from sim.execution.runner import run
 from sim.scenario.checks import late_steps
 
 D = 100.0  # the day of the change
@@ -178,7 +180,7 @@ def set_line(changes: list, path: str) -> int:
     ("streams.s.origins.a.colour", 1, "cannot change on a date; what can change on a date: streams.S.screened_out"),
     ("capacity.beds", 10, "capacity.changes"),
     ("streams.s.arrivals.rate", 2, "schedule"),
-    ("cost_per_bed_day", 2, "cost per bed-day cannot change on a date"),
+    ("cost_per_bed_day", 2, "no cost_per_bed_day to change"),
     ("streams.s.origins.a.return_probability", 1.5, "less than or equal to 1"),
     ("streams.s.origins.a.share", 0.5, "origin shares must sum to 1 (got 0.8)"),
     ("streams.s.origins.a.time_to_return", {"dist": "exponential", "mean": -1}, "mean"),
@@ -215,3 +217,28 @@ def test_a_wrong_change_exits_with_2(tmp_path):
 
 def test_without_changes_nothing_is_written_of_them():
     assert "parameter_changes" not in make_scenario().normalised()
+
+
+def test_a_dated_cost_prices_each_day_at_the_cost_in_force():
+    """Oracle: the cost is a sum over the pieces of the bed-days in each at its cost. With the change at a
+    month's first day, each month's cost is its bed-days times the cost in force, exactly, and the window's
+    cost is the sum of the months'; before the change the run is the run without it."""
+    from sim.analysis.periods import period_values
+
+    changed = make_scenario(streams=[STREAM], start="2025-01-01", warmup=0, horizon=181, periods="month",
+                            cost_per_bed_day=100, parameter_changes=[{"at": "2025-04-01",
+                                                                      "set": {"cost_per_bed_day": 300}}])
+    results = run(changed, jobs=1)
+    values = period_values(results, [20] * 6)
+    bed_days, cost = PERIOD_METRICS.index("bed_days"), PERIOD_METRICS.index("cost")
+    for r, rep in enumerate(results.replications):
+        for scope in range(values.shape[1]):
+            prices = [100.0] * 3 + [300.0] * 3
+            assert values[r, scope, :, cost] == pytest.approx(values[r, scope, :, bed_days] * prices, rel=1e-9)
+            window = rep.metrics if scope == 0 else rep.streams["s"]
+            assert window["cost"] == pytest.approx(values[r, scope, :, cost].sum(), rel=1e-9)
+    same = run(make_scenario(streams=[STREAM], start="2025-01-01", warmup=0, horizon=181, periods="month",
+                             cost_per_bed_day=100), jobs=1)
+    for a, b in zip(results.replications, same.replications):
+        assert (a.periods[:, :3, :cost] == b.periods[:, :3, :cost]).all()  # the same run up to the change
+        assert a.metrics["cost"] > b.metrics["cost"]

@@ -131,7 +131,7 @@ def test_periods_csv_holds_every_period_scope_and_metric(tmp_path):
     assert lines[0] == ("period,from_day,until_day,from_date,until_date,capacity,stream,metric,mean,ci95_low,"
                         "ci95_high")
     rows = [line.split(",") for line in lines[1:]]
-    assert len(rows) == 4 * 2 * (len(PERIOD_METRICS) + 2)  # quarters x (all, the stream) x metrics, near_full, cost
+    assert len(rows) == 4 * 2 * (len(PERIOD_METRICS) + 1)  # quarters x (all, s) x metrics (cost too), near_full
     assert {r[6] for r in rows} == {"(all)", "s"}
     assert rows[0][:6] == ["2025-Q1", "0", "90", "2025-01-01", "2025-04-01", "20"]
     cost = {r[0]: float(r[8]) for r in rows if r[6] == "(all)" and r[7] == "cost"}

@@ -40,23 +40,28 @@ NEAR_FULL = 0.95
 """The share of the beds whose reaching `near_full` counts (of the beds in force at the period's start)."""
 
 
+_WITHOUT_COST = [name for name in PERIOD_METRICS if name != "cost"]
+
+
 def period_metrics(results: Results) -> list[str]:
-    """The metrics of each period, in their order: PERIOD_METRICS, near_full, and the cost with a cost per
-    bed-day."""
-    return [*PERIOD_METRICS, "near_full", *(["cost"] if results.scenario.cost_per_bed_day is not None else [])]
+    """The metrics of each period, in their order: PERIOD_METRICS (the cost only with a cost per bed-day),
+    then near_full."""
+    return [*(PERIOD_METRICS if results.scenario.cost_per_bed_day is not None else _WITHOUT_COST), "near_full"]
 
 
 def period_values(results: Results, capacities: Sequence[int]) -> np.ndarray:
     """Replications x scopes (the system, then each stream) x periods x `period_metrics`, the periods' beds
     at their starts being `capacities` (near_full is judged against them, for a stream as for the system)."""
     values = np.stack([rep.periods for rep in results.replications])  # type: ignore[misc]  # a run with periods
+    cost = results.scenario.cost_per_bed_day
+    bed_days = values[..., PERIOD_METRICS.index("bed_days")]
+    if cost is None:
+        values = values[..., [PERIOD_METRICS.index(name) for name in _WITHOUT_COST]]
+    elif not results.scenario.cost_steps()[1:]:  # one cost: the engine leaves it to be multiplied here
+        values[..., PERIOD_METRICS.index("cost")] = bed_days * cost
     most = values[..., PERIOD_METRICS.index("occupancy_max")]
     near = (most >= NEAR_FULL * np.asarray(capacities, dtype=float) - 1e-9).astype(float)
-    extra = [near[..., None]]
-    cost = results.scenario.cost_per_bed_day
-    if cost is not None:
-        extra.append(values[..., PERIOD_METRICS.index("bed_days"), None] * cost)
-    return np.concatenate([values, *extra], axis=-1)
+    return np.concatenate([values, near[..., None]], axis=-1)
 
 
 def period_capacities(scenario: Scenario) -> list[int]:

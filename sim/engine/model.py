@@ -93,7 +93,12 @@ class _Replication:
         self.window_start = 0.0
         self.blocking_since = 0.0
         occupy_beds(self, present)
-        self.periods = PeriodBook(periods(scenario, scenario.periods)) if scenario.periods else None
+        costs = scenario.cost_steps()
+        self.book = (PeriodBook((scenario.warmup, scenario.end_day),
+                                periods(scenario, scenario.periods) if scenario.periods else [],
+                                costs if costs[1:] else None)
+                     if scenario.periods or costs[1:] else None)
+        """Snapshots at the edges of periods and of dated costs, when the scenario has either."""
 
     # --- the run ------------------------------------------------------------------
 
@@ -101,8 +106,8 @@ class _Replication:
         env, scenario = self.env, self.scenario
         for day, beds in scenario.capacity_steps()[1:]:
             env.timeout(day).callbacks.append(functools.partial(self._set_capacity, beds))
-        for period in self.periods.periods[1:] if self.periods else []:
-            env.timeout(period.from_day).callbacks.append(self._period_edge)
+        for edge in self.book.edges if self.book else []:
+            env.timeout(edge).callbacks.append(self._edge)
         for state in self.streams:
             self._schedule_arrival(Rearmable(env, self._arrive, state))
         if scenario.warmup > 0:
@@ -270,12 +275,12 @@ class _Replication:
         if self.waiting:
             self._admit_waiting(now)
 
-    def _period_edge(self, _event: object = None) -> None:
+    def _edge(self, _event: object = None) -> None:
         now = self.env.now
         self._count_days(now, before=True)
         self._depart_until(now)
         self._track_blocking(now)
-        self.periods.take(now, self.occupancy, self.streams, self.constrained)  # type: ignore[union-attr]
+        self.book.take(now, self.occupancy, self.streams, self.constrained)  # type: ignore[union-attr]
 
     def _track_blocking(self, now: float) -> None:
         """With reserved beds or caps, streams can be full while the system is not:
@@ -301,8 +306,8 @@ class _Replication:
         self.occupancy.reset(now)
         for state in self.streams:
             state.open_window(now)
-        if self.periods:
-            self.periods.take(now, self.occupancy, self.streams, self.constrained)
+        if self.book:
+            self.book.take(now, self.occupancy, self.streams, self.constrained)
 
     def _finish(self, end: float) -> RepResult:
         self._count_days(end)
@@ -320,13 +325,16 @@ class _Replication:
         if not self.constrained:
             for name in per_stream:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
-        if self.periods:
-            self.periods.take(end, self.occupancy, self.streams, self.constrained)
+        if self.book:
+            self.book.take(end, self.occupancy, self.streams, self.constrained)
+            if self.book.costs:  # the cost of the bed-days at the cost in force, piece by piece
+                for scope, figures in enumerate([metrics, *per_stream.values()]):
+                    figures["cost"] = self.book.cost(scope, *self.book.window)
         return RepResult(metrics, per_stream, np.asarray(self.daily, dtype=np.int32),
                          np.asarray(self.occupancy.time_at),
                          {s.stream.name: s.stays.occupied_bins() for s in self.streams},
                          dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams},
-                         periods=self.periods.figures() if self.periods else None)
+                         periods=self.book.figures() if self.book and self.book.periods else None)
 
     def _origin_outcomes(self, state: StreamState) -> dict[str, dict[str, float]]:
         """Admissions and ended stays in the window per origin group (the cooperation question)."""

@@ -28,8 +28,9 @@ STUB_DAYS = 1.0
 window of '1 year' from 1 January is four quarters, not four and a quarter of a day."""
 
 PERIOD_METRICS = ("occupancy_mean", "occupancy_p95", "occupancy_max", "probability_full",
-                  "detention_requests", "admitted", "turned_away", *OUTCOMES, "bed_days")
-"""What each period holds, per scope (the system, then each stream), named as in sim.metrics."""
+                  "detention_requests", "admitted", "turned_away", *OUTCOMES, "bed_days", "cost")
+"""What each period holds, per scope (the system, then each stream), named as in sim.metrics; the cost is
+NaN when the cost per bed-day does not change on a date (it is then bed_days times it: analysis.periods)."""
 _COUNTS = ("detention_requests", "admitted", "turned_away", *OUTCOMES)
 
 
@@ -101,13 +102,22 @@ class Snapshot(NamedTuple):
 
 
 class PeriodBook:
-    """The snapshots of one replication at its periods' edges: the window's start, each edge inside it,
-    and its end."""
+    """Snapshots of one replication at edges of its measured window: its start, its end, and inside it the
+    edges of its periods (results by period) and the days its cost per bed-day changes (the cost of the
+    bed-days, piece by piece)."""
 
-    def __init__(self, periods: list[Period]):
+    def __init__(self, window: tuple[float, float], periods: list[Period],
+                 costs: list[tuple[float, float]] | None):
+        self.window = window
         self.periods = periods
-        self.snapshots: list[list[Snapshot]] = []
-        """At each edge: a Snapshot of the system, then of each stream."""
+        self.costs = costs
+        """(day, cost per bed-day from then on), from day 0; None: one cost, or none, for the whole run."""
+        inside = {period.from_day for period in periods[1:]}
+        inside |= {day for day, _ in costs or [] if window[0] < day < window[1]}
+        self.edges = sorted(inside)
+        """The days inside the window at which a snapshot is taken (the replication's calendar wakes it)."""
+        self.snapshots: dict[float, list[Snapshot]] = {}
+        """At each edge, the window's start and its end: a Snapshot of the system, then of each stream."""
 
     def take(self, now: float, occupancy, streams, constrained: bool) -> None:
         """The running totals at `now` of the system (its OccupancyMonitor) and of each StreamState; a stream's
@@ -118,14 +128,33 @@ class PeriodBook:
         for state, stream_counts in zip(streams, counts):
             edge.append(Snapshot(state.occupancy.totals_at(now)[0], state.time_blocked if constrained else time_full,
                                  stream_counts))
-        self.snapshots.append(edge)
+        self.snapshots[now] = edge
 
     def figures(self) -> np.ndarray:
         """Scopes (the system, then each stream) x periods x PERIOD_METRICS."""
-        edges = self.snapshots
-        return np.array([[period_figures(before[scope], after[scope], period.until_day - period.from_day)
-                          for period, before, after in zip(self.periods, edges, edges[1:])]
-                         for scope in range(len(edges[0]))])
+        at = self.snapshots
+        scopes = range(len(at[self.window[0]]))
+        return np.array([[[*period_figures(at[period.from_day][scope], at[period.until_day][scope],
+                                           period.until_day - period.from_day),
+                           self.cost(scope, period.from_day, period.until_day)]
+                          for period in self.periods] for scope in scopes])
+
+    def cost(self, scope: int, start: float, end: float) -> float:
+        """The cost of one scope's bed-days from `start` to `end` (edges), each piece at the cost in force
+        then; NaN without dated costs (the cost is then the bed-days times the one cost: sim.metrics)."""
+        if self.costs is None:
+            return float("nan")
+        edges = [start, *(day for day in self.edges if start < day < end), end]
+        total = 0.0
+        for before, after in zip(edges, edges[1:]):
+            in_force = [cost for day, cost in self.costs if day <= before][-1]
+            total += in_force * _bed_days(self.snapshots[before][scope], self.snapshots[after][scope])
+        return total
+
+
+def _bed_days(before: Snapshot, after: Snapshot) -> float:
+    levels = np.arange(len(after.time_at), dtype=float)  # float @ float: a BLAS dot, not a slow mixed one
+    return float(levels @ np.maximum(after.time_at - before.time_at, 0.0))
 
 
 def period_figures(before: Snapshot, after: Snapshot, length: float) -> np.ndarray:
@@ -143,7 +172,7 @@ def period_figures(before: Snapshot, after: Snapshot, length: float) -> np.ndarr
     else:
         mean = p95 = most = full = float("nan")
     counts = [b - a for a, b in zip(before.counts, after.counts)]
-    return np.array([mean, p95, most, full, *counts, bed_days], dtype=float)
+    return np.array([mean, p95, most, full, *counts, bed_days], dtype=float)  # the cost: PeriodBook.cost
 
 
 def counts_of(counts, ended: list[int]) -> tuple[int, ...]:

@@ -183,6 +183,9 @@ def _dated_problems(data: dict) -> list[tuple[tuple, str]]:
     for i, change in enumerate(_items(data.get("parameter_changes"))):
         paths = {path: value for path, value in _mapping(_mapping(change).get("set")).items()
                  if isinstance(path, str) and not path_problem(path)}
+        if "cost_per_bed_day" in paths and data.get("cost_per_bed_day") is None:
+            problems.append((("parameter_changes", i, "set", "cost_per_bed_day"), "the scenario has no "
+                             "cost_per_bed_day to change: give the cost in force from day 0 first"))
         after, scenario, found = _set_problems(current, paths, ("parameter_changes", i, "set"))
         problems += found
         if scenario is not None:

@@ -24,14 +24,13 @@ from sim.scenario.paths import set_path
 CHANGEABLE = (
     "streams.S.screened_out", "streams.S.court_release", "streams.S.court_release.probability",
     "streams.S.court_release.time", "streams.S.max_detention", "streams.S.origins.O.return_probability",
-    "streams.S.origins.O.time_to_return", "streams.S.origins.O.share")
+    "streams.S.origins.O.time_to_return", "streams.S.origins.O.share", "cost_per_bed_day")
 """The paths a dated change may set (S: a stream's name, O: an origin group's name)."""
 _NAME = "[A-Za-z0-9][A-Za-z0-9_-]*"
 _CHANGEABLE = re.compile("^(" + "|".join(re.escape(path).replace(r"\.S\.", rf"\.{_NAME}\.")
                                          .replace(r"\.O\.", rf"\.{_NAME}\.") for path in CHANGEABLE) + ")$")
 _ELSEWHERE = {"capacity.": "the beds change on dates with capacity.changes",
-              ".arrivals": "the arrival rate changes on dates with the stream's arrivals.schedule",
-              "cost_per_bed_day": "the cost per bed-day cannot change on a date (yet)"}
+              ".arrivals": "the arrival rate changes on dates with the stream's arrivals.schedule"}
 
 
 def path_problem(path: str) -> str | None:

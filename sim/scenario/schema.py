@@ -302,6 +302,15 @@ class Scenario(_Strict):
         """(day, beds) from day 0 on, in time order."""
         return [(0.0, self.capacity.beds)] + [(self.day(c.at), c.beds) for c in self.capacity.changes]
 
+    def cost_steps(self) -> list[tuple[float, float]]:
+        """(day, cost per bed-day) from day 0 on, with its dated changes (`parameter_changes`); none without
+        a cost per bed-day."""
+        if self.cost_per_bed_day is None:
+            return []
+        return [(0.0, self.cost_per_bed_day)] + [(self.day(change.at), float(change.set["cost_per_bed_day"]))
+                                                  for change in self.parameter_changes
+                                                  if "cost_per_bed_day" in change.set]
+
     def rate_steps(self, stream: Stream) -> list[tuple[float, float]]:
         """(day, rate) pieces of a stream's arrival rate, in time order: its rate or schedule, times its
         seasons and trend up to the end of the run (`rates.seasonal_steps`)."""
