@@ -11,7 +11,6 @@ happens: one heap push and pop per stay instead of a SimPy event.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import math
@@ -24,12 +23,12 @@ import simpy
 
 from sim.engine.calendar import Rearmable
 from sim.engine.monitors import OccupancyMonitor, StayHistogram
-from sim.engine.people import SCREENED_OUT, People, per_origin
+from sim.engine.people import SCREENED_OUT, People
 from sim.engine.periods import PeriodBook, periods
 from sim.engine.present import occupy_beds, starting_people
 from sim.engine.seeds import generator
 from sim.engine.streams import StreamState
-from sim.metrics import OUTCOMES, SUMMED, derive
+from sim.metrics import SUMMED, derive
 from sim.scenario import Scenario
 
 REPLICATION_FORMAT = 2
@@ -319,7 +318,7 @@ class _Replication:
         per_stream = {}
         for state in self.streams:
             state.occupancy.close(end)
-            per_stream[state.stream.name] = self._stream_metrics(state, span)
+            per_stream[state.stream.name] = state.window_metrics(span, self.scenario.cost_per_bed_day)
         metrics = _system_metrics(per_stream, self.occupancy, [s.stays for s in self.streams],
                                   self.scenario.cost_per_bed_day)
         if not self.constrained:
@@ -333,47 +332,8 @@ class _Replication:
         return RepResult(metrics, per_stream, np.asarray(self.daily, dtype=np.int32),
                          np.asarray(self.occupancy.time_at),
                          {s.stream.name: s.stays.occupied_bins() for s in self.streams},
-                         dict(self.violations), {s.stream.name: self._origin_outcomes(s) for s in self.streams},
+                         dict(self.violations), {s.stream.name: s.origin_outcomes() for s in self.streams},
                          periods=self.book.figures() if self.book and self.book.periods else None)
-
-    def _origin_outcomes(self, state: StreamState) -> dict[str, dict[str, float]]:
-        """Admissions and ended stays in the window per origin group (the cooperation question)."""
-        start = state.at_window_start
-        admitted = per_origin(_since(state.admitted_fates, start.admitted_fates))
-        ended = per_origin(_since(state.ended, start.ended))
-        outcomes = {}
-        for origin, admitted_by_outcome, ended_by_outcome in zip(state.stream.origins, admitted, ended):
-            counts = {"admitted": sum(admitted_by_outcome.values())} | ended_by_outcome
-            outcomes[origin.name] = {name: float(value) for name, value in counts.items()}
-        return outcomes
-
-    def _stream_metrics(self, state: StreamState, span: float) -> dict[str, float]:
-        start = state.at_window_start
-        before = dataclasses.asdict(start.counts)
-        counts = {name: value - before[name] for name, value in dataclasses.asdict(state.counts).items()}
-        ended = per_origin(_since(state.ended, start.ended))
-        for name in OUTCOMES:
-            counts[name] = sum(by_outcome[name] for by_outcome in ended)
-        counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
-        counts["present_at_start"] = start.present
-        counts["still_detained"] = state.occupancy.level
-        counts["waiting_at_start"] = start.waiting
-        counts["still_waiting"] = len(state.queue)
-        metrics = {name: float(value) for name, value in counts.items()}
-        metrics["wait_days_total"] = state.wait_days - start.wait_days
-        metrics["wait_days_given_up"] = state.wait_days_given_up
-        metrics |= state.occupancy.metrics()
-        # a sum of intervals within the span: only rounding can take it past the span
-        metrics["probability_full"] = min(state.time_blocked, span) / span if span > 0 else math.nan
-        metrics |= state.stays.metrics()
-        metrics["stays_ended"] = float(state.stays.n)
-        derive(metrics, self.scenario.cost_per_bed_day)
-        return metrics
-
-
-def _since(now: list[int], before: list[int]) -> list[int]:
-    """Per-fate counts in the measured window: what was counted by now minus what was counted before it."""
-    return [n - b for n, b in zip(now, before)]
 
 
 def _system_metrics(per_stream, occupancy: OccupancyMonitor, stays: list[StayHistogram], cost) -> dict[str, float]:

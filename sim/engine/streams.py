@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sim.engine.monitors import OccupancyMonitor, StayHistogram
-from sim.engine.people import BATCH, People, fate_count
+from sim.engine.people import BATCH, People, fate_count, per_origin
+from sim.metrics import OUTCOMES, derive
 from sim.scenario import Stream
 
 
@@ -101,3 +102,43 @@ class StreamState:
         self.at_window_start = WindowStart(dataclasses.replace(self.counts), list(self.ended),
                                            list(self.admitted_fates), self.wait_days, self.occupancy.level,
                                            len(self.queue))
+
+    def origin_outcomes(self) -> dict[str, dict[str, float]]:
+        """Admissions and ended stays in the window per origin group (the cooperation question)."""
+        start = self.at_window_start
+        admitted = per_origin(_since(self.admitted_fates, start.admitted_fates))
+        ended = per_origin(_since(self.ended, start.ended))
+        outcomes = {}
+        for origin, admitted_by_outcome, ended_by_outcome in zip(self.stream.origins, admitted, ended):
+            counts = {"admitted": sum(admitted_by_outcome.values())} | ended_by_outcome
+            outcomes[origin.name] = {name: float(value) for name, value in counts.items()}
+        return outcomes
+
+    def window_metrics(self, span: float, cost_per_bed_day: float | None) -> dict[str, float]:
+        """The stream's metrics over the measured window, `span` days long (named as in sim.metrics)."""
+        start = self.at_window_start
+        before = dataclasses.asdict(start.counts)
+        counts = {name: value - before[name] for name, value in dataclasses.asdict(self.counts).items()}
+        ended = per_origin(_since(self.ended, start.ended))
+        for name in OUTCOMES:
+            counts[name] = sum(by_outcome[name] for by_outcome in ended)
+        counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
+        counts["present_at_start"] = start.present
+        counts["still_detained"] = self.occupancy.level
+        counts["waiting_at_start"] = start.waiting
+        counts["still_waiting"] = len(self.queue)
+        metrics = {name: float(value) for name, value in counts.items()}
+        metrics["wait_days_total"] = self.wait_days - start.wait_days
+        metrics["wait_days_given_up"] = self.wait_days_given_up
+        metrics |= self.occupancy.metrics()
+        # a sum of intervals within the span: only rounding can take it past the span
+        metrics["probability_full"] = min(self.time_blocked, span) / span if span > 0 else math.nan
+        metrics |= self.stays.metrics()
+        metrics["stays_ended"] = float(self.stays.n)
+        derive(metrics, cost_per_bed_day)
+        return metrics
+
+
+def _since(now: list[int], before: list[int]) -> list[int]:
+    """Per-fate counts in the measured window: what was counted by now minus what was counted before it."""
+    return [n - b for n, b in zip(now, before)]
