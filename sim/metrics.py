@@ -71,6 +71,17 @@ REGISTRY: tuple[Metric, ...] = (
     _count("released_court", "stays ended by court release", "stays ended by a court's order"),
     _count("released_deadline", "stays ended at the maximum detention",
            "stays ended because the legal maximum detention ran out"),
+    _count("released_not_extended", "stays ended by a refused extension",
+           "with a legal clock: stays ended when the current title ran out and its extension was refused "
+           "(counted among released_deadline)"),
+    _count("released_after_refusals", "stays ended by the last refusal to board",
+           "with refusals to board: stays ended when the person refused the last removal attempt allowed "
+           "(counted among released_deadline)"),
+    _count("refused_boarding", "refusals to board",
+           "removal attempts that failed because the person refused to board, in the stays ended"),
+    _count("stays_beyond_nominal_maximum", "stays longer than the nominal maximum",
+           "stays ended after the longest one clock allows (first title and every extension): the clock "
+           "started again after a refusal to board"),
     _count("still_detained", "still detained at the end",
            "people in detention when the window closes", at_one_moment=True),
     _count("present_at_start", "detained when the window opens",
@@ -116,8 +127,14 @@ REGISTRY: tuple[Metric, ...] = (
 )
 
 BY_NAME: dict[str, Metric] = {metric.name: metric for metric in REGISTRY}
-NAMES: tuple[str, ...] = tuple(sorted(metric.name for metric in REGISTRY if not metric.by_period_only))
-"""Every metric a replication reports (cost only with a cost per bed-day), in the order of the data files."""
+LEGAL_CLOCK: tuple[str, ...] = ("released_not_extended", "released_after_refusals", "refused_boarding",
+                                "stays_beyond_nominal_maximum")
+"""Counts of ended stays that only scenarios with a legal clock or refusals to board report
+(sim/engine/legal.py), every stream of them; other scenarios keep their metrics as before."""
+NAMES: tuple[str, ...] = tuple(sorted(metric.name for metric in REGISTRY
+                                      if not metric.by_period_only and metric.name not in LEGAL_CLOCK))
+"""Every metric a replication reports (cost only with a cost per bed-day), in the order of the data files;
+a scenario with the legal clock also reports LEGAL_CLOCK."""
 SUMMED: tuple[str, ...] = tuple(metric.name for metric in REGISTRY if metric.summed)
 OUTCOMES: tuple[str, ...] = ("returned", "released_court", "released_deadline")
 """How a stay ends, in the order of a person's fate code."""

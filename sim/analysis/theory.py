@@ -88,6 +88,8 @@ def _outside_one_pool(scenario, *, queue: bool) -> str | None:
             return f"stream {stream.name}: people wait for a bed (a queue, not a loss system)"
         if stream.when_full != "wait" and queue:
             return f"stream {stream.name}: people are turned away while other streams wait (not one queue)"
+        if stream.legal_clock is not None or any(o.refuses_boarding for o in stream.origins):
+            return f"stream {stream.name}: the legal clock (extensions, refusals to board) sets its stays"
         if stream.reserved_beds or stream.max_beds is not None:
             return f"stream {stream.name}: reserved beds or a cap split the beds (not one shared pool)"
     if scenario.capacity.changes:

@@ -337,7 +337,8 @@ class _Replication:
 
 
 def _system_metrics(per_stream, occupancy: OccupancyMonitor, stays: list[StayHistogram], cost) -> dict[str, float]:
-    metrics = {name: sum(m[name] for m in per_stream.values()) for name in SUMMED}
+    reported = next(iter(per_stream.values()))  # the same metrics for every stream (the legal clock's or not)
+    metrics = {name: sum(m[name] for m in per_stream.values()) for name in SUMMED if name in reported}
     metrics |= occupancy.metrics()
     metrics |= stays[0].merged(stays[1:]).metrics()
     derive(metrics, cost)

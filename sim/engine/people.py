@@ -13,26 +13,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.engine.legal import RELEASED_COURT, RELEASED_DEADLINE, RETURNED, VARIANTS, Clock, reported, tally
 from sim.engine.monitors import stay_bins
 from sim.engine.seeds import generator
 from sim.metrics import OUTCOMES
 from sim.scenario import Scenario, Stream
 from sim.scenario.distributions import Distribution
+from sim.scenario.legal import longest_stay, uses_legal_clock
 
 BATCH = 1024
 """People drawn at once per stream."""
 
-RETURNED, RELEASED_COURT, RELEASED_DEADLINE = (
-    OUTCOMES.index(name) for name in ("returned", "released_court", "released_deadline"))
-_PER_ORIGIN = len(OUTCOMES)
+_PER_ORIGIN = len(OUTCOMES) * VARIANTS
 SCREENED_OUT = -1
-"""The fate of a person screened out; any other fate is ``origin * len(OUTCOMES) + outcome``
-(see `fate`), so that one counter per fate counts per origin and outcome."""
+"""The fate of a person screened out; any other fate is ``origin * _PER_ORIGIN + outcome +
+len(OUTCOMES) * variant`` (see `fate`; the variants are the legal clock's, engine/legal.py), so that
+one counter per fate counts per origin and outcome."""
 
 
-def fate(origin: np.ndarray, outcome: np.ndarray) -> np.ndarray:
-    """The fate codes of people of origin groups `origin` whose stays end by `outcome`."""
-    return origin * _PER_ORIGIN + outcome
+def fate(origin: np.ndarray, outcome: np.ndarray, variant: np.ndarray | int = 0) -> np.ndarray:
+    """The fate codes of people of origin groups `origin` whose stays end by `outcome` (with the legal
+    clock's `variant`)."""
+    return origin * _PER_ORIGIN + outcome + len(OUTCOMES) * variant
 
 
 def fate_count(origins: int) -> int:
@@ -40,10 +42,10 @@ def fate_count(origins: int) -> int:
     return origins * _PER_ORIGIN
 
 
-def per_origin(per_fate: Sequence[int]) -> list[dict[str, int]]:
-    """A per-fate counter as, for each origin group, the counts by outcome name (OUTCOMES)."""
-    return [dict(zip(OUTCOMES, per_fate[start:start + _PER_ORIGIN]))
-            for start in range(0, len(per_fate), _PER_ORIGIN)]
+def per_origin(per_fate: Sequence[int], names: Sequence[str] = OUTCOMES) -> list[dict[str, int]]:
+    """A per-fate counter as, for each origin group, the counts `names`: by outcome name (OUTCOMES), and
+    the legal clock's counts (metrics.LEGAL_CLOCK, `People.reported`)."""
+    return [tally(per_fate[start:start + _PER_ORIGIN], names) for start in range(0, len(per_fate), _PER_ORIGIN)]
 
 
 class People:
@@ -70,7 +72,10 @@ class People:
         name = stream.name
         self.stream = stream
         self.phases = scenario.phases(stream)
-        self.max_detention = max(phase.max_detention for phase in self.phases)
+        self.max_detention = max(longest_stay(phase.stream, phase.max_detention) for phase in self.phases)
+        """The longest stay possible (with the legal clock, on every attempt allowed)."""
+        self.reported = reported(scenario)
+        """The counts of ended stays reported per origin group (`per_origin`)."""
         self.gaps = generator(seed, name, "arrivals")
         self.screening = generator(seed, name, "screening")
         self.origin = generator(seed, name, "origin")
@@ -83,6 +88,7 @@ class People:
         self.court = generator(seed, name, "court") if released else None
         self.court_time = generator(seed, name, "court_time") if released else None
         self.patience = generator(seed, name, "patience") if stream.max_wait is not None else None
+        self.clock = Clock(stream, self.phases, seed, _times) if uses_legal_clock(stream) else None
         self.phase_day = np.array([phase.day for phase in self.phases])
         self.screened_out = np.array([phase.stream.screened_out for phase in self.phases])
         self.cumulative_share = [np.cumsum([o.share for o in phase.stream.origins]) for phase in self.phases]
@@ -127,11 +133,15 @@ class People:
             ordered = self.court.random(n) < self.court_probability[phase]
             times = _times(self.court_times, self.court_time, phase)
             court_day = np.where(ordered, times, math.inf)
-        stay = np.minimum(np.minimum(return_day, court_day), self.phase_max_detention[phase])
-        outcome = np.where(
-            return_day <= stay, RETURNED, np.where(court_day <= stay, RELEASED_COURT, RELEASED_DEADLINE)
-        )
-        fates = fate(group, outcome)
+        if self.clock is not None:
+            stay, outcome, variant = self.clock.stays(group, phase, return_day, court_day)
+            fates = fate(group, outcome, variant)
+        else:
+            stay = np.minimum(np.minimum(return_day, court_day), self.phase_max_detention[phase])
+            outcome = np.where(
+                return_day <= stay, RETURNED, np.where(court_day <= stay, RELEASED_COURT, RELEASED_DEADLINE)
+            )
+            fates = fate(group, outcome)
         fates[screened] = SCREENED_OUT
         patience = None
         max_wait = stream.max_wait

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from sim.engine.monitors import OccupancyMonitor, StayHistogram
 from sim.engine.people import BATCH, People, fate_count, per_origin
-from sim.metrics import OUTCOMES, derive
+from sim.metrics import derive
 from sim.scenario import Stream
 
 
@@ -107,7 +107,7 @@ class StreamState:
         """Admissions and ended stays in the window per origin group (the cooperation question)."""
         start = self.at_window_start
         admitted = per_origin(_since(self.admitted_fates, start.admitted_fates))
-        ended = per_origin(_since(self.ended, start.ended))
+        ended = per_origin(_since(self.ended, start.ended), self.people.reported)
         outcomes = {}
         for origin, admitted_by_outcome, ended_by_outcome in zip(self.stream.origins, admitted, ended):
             counts = {"admitted": sum(admitted_by_outcome.values())} | ended_by_outcome
@@ -119,8 +119,8 @@ class StreamState:
         start = self.at_window_start
         before = dataclasses.asdict(start.counts)
         counts = {name: value - before[name] for name, value in dataclasses.asdict(self.counts).items()}
-        ended = per_origin(_since(self.ended, start.ended))
-        for name in OUTCOMES:
+        ended = per_origin(_since(self.ended, start.ended), self.people.reported)
+        for name in self.people.reported:
             counts[name] = sum(by_outcome[name] for by_outcome in ended)
         counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
         counts["present_at_start"] = start.present

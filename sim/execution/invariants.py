@@ -16,6 +16,7 @@ import math
 from sim.engine.model import RepResult
 from sim.errors import InvariantViolation
 from sim.scenario import Scenario
+from sim.scenario.legal import longest_stay
 
 UNDEFINED_WITHOUT: dict[str, tuple[str, ...]] = {
     "los_mean_days": ("stays_ended",), "los_p50_days": ("stays_ended",), "los_p90_days": ("stays_ended",),
@@ -43,7 +44,8 @@ def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed:
     for stream in scenario.streams:
         m = rep.streams[stream.name]
         longest = m["los_max_days"]
-        limit = max(phase.max_detention for phase in scenario.phases(stream))  # dated changes may raise it
+        # dated changes may raise it; with refusals to board the clock starts again
+        limit = max(longest_stay(phase.stream, phase.max_detention) for phase in scenario.phases(stream))
         if longest > limit * (1 + 1e-12):
             problems.append(f"{stream.name}: a stay of {longest:g} days exceeds the maximum detention")
         if scenario.horizon > limit * (1 + 1e-9) and m["still_detained"] > m["admitted"]:
@@ -58,6 +60,8 @@ def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed:
         ended = m["returned"] + m["released_court"] + m["released_deadline"] + m["still_detained"]
         if inside != ended:
             problems.append(f"{where}: present at start + admitted ({inside:g}) != ended + still detained ({ended:g})")
+        if m.get("released_not_extended", 0) + m.get("released_after_refusals", 0) > m["released_deadline"]:
+            problems.append(f"{where}: more stays ended by a refused extension or refusal than by the law")
         requests = m["waiting_at_start"] + m["detention_requests"]
         settled = m["admitted"] + m["turned_away"] + m["still_waiting"]
         if requests != settled:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from sim.scenario.dated import changed_data, path_problem
 from sim.scenario.durations import to_days
+from sim.scenario.legal import legal_problems
 from sim.scenario.messages import dotted, schema_problems
 from sim.scenario.rates import season_problems
 from sim.scenario.schema import Scenario
@@ -110,7 +111,7 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
         if day is not None and previous is not None and day < previous:
             problems.append((("parameter_changes", i, "at"), "parameter changes must be in time order"))
         previous = day if day is not None else previous
-    problems += _dated_problems(data) + _variant_problems(data)
+    problems += _dated_problems(data) + _variant_problems(data) + legal_problems(data)
 
     streams = [_mapping(stream) for stream in _items(data.get("streams"))]
     reserved_total = sum(_count(stream.get("reserved_beds")) or 0 for stream in streams)

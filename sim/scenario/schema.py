@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 from sim.scenario.dated import ParameterChange, Phase, phases
 from sim.scenario.distributions import Distribution
 from sim.scenario.durations import CalendarDate, Days, NonNegativeDays, PositiveDays
+from sim.scenario.legal import AttemptsKey, LegalClockKey, OriginAttemptsKey, RefusesBoardingKey
 from sim.scenario.paths import set_path
 from sim.scenario.present import DetainedAtStart, DetainedFileField
 from sim.scenario.rates import Season, Trend, seasonal_steps
@@ -180,6 +181,8 @@ class Origin(_Strict):
     return_probability: Probability = Field(description="the chance that the return of a detainee of this "
                                                         "group succeeds")
     time_to_return: Distribution = Field(description="the time from admission to the return, when it succeeds")
+    refuses_boarding: RefusesBoardingKey = Field(default=0.0, exclude_if=left_out_unused(0.0))
+    attempts: OriginAttemptsKey = Field(default=None, exclude_if=left_out_unused())
 
 
 class Stream(_Strict):
@@ -211,6 +214,8 @@ class Stream(_Strict):
                                   "none: the scenario's max_detention")
     court_release: CourtRelease | None = Field(default=None, description="release ordered by a court: its "
                                                                             "probability and time; none: never")
+    legal_clock: LegalClockKey = Field(default=None, exclude_if=left_out_unused())
+    attempts: AttemptsKey = Field(default=1, exclude_if=left_out_unused(1))
     origins: list[Origin] = Field(min_length=1, description="the groups of countries of origin, with their "
                                                             "shares, return probabilities and times to return")
     detained_at_start: DetainedAtStart | None = Field(
