@@ -149,9 +149,9 @@ def _value_at(data, path: tuple, fallback):
     return node
 
 
-_SCALAR_BRANCH_ERRORS = ("model_attributes_type", "dict_type", "uncertain_form", "date_type",
+_SCALAR_BRANCH_ERRORS = ("model_type", "model_attributes_type", "dict_type", "uncertain_form", "date_type",
                          "date_from_datetime_parsing", "date_from_datetime_inexact", "date_parsing")
-_NUMBER_ERRORS = ("float_type", "float_parsing", "value_error")
+_NUMBER_ERRORS = ("float_type", "float_parsing", "int_type", "int_parsing", "value_error")
 
 
 def _without_union_noise(errors: list[Any]) -> list[Any]:
@@ -229,8 +229,10 @@ def _data_path(data, loc: tuple) -> tuple:
 
 
 def _is_branch_name(part: str) -> bool:
-    return (part in FAMILIES or part in UNCERTAIN_FORMS or "[" in part
-            or part in ("date", "float", "int", "str", "constrained-float"))
+    """A union branch's name in a pydantic location: a family, a form, a validator, a type, or a model's
+    class name (capitalised: no key of a scenario file is)."""
+    return (part in FAMILIES or part in UNCERTAIN_FORMS or "[" in part or part[:1].isupper()
+            or part in ("date", "float", "int", "str", "constrained-float", "constrained-int"))
 
 
 def located(source: str, data, loc: tuple, message: str) -> str:

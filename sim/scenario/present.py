@@ -28,6 +28,9 @@ from sim.scenario.places import place
 
 MAX_CSV_BYTES = 10_000_000
 """The largest file of people present read (10 MB, some 300,000 rows; today's stock is a few hundred)."""
+MOST_PEOPLE = 1_000_000
+"""The most people detained at day 0 in a stream, or in a file (a national estate holds tens of thousands;
+a million take a replication some 20 s and 400 MB, and the loader some 25 s to read)."""
 
 
 class _Strict(BaseModel):
@@ -42,13 +45,13 @@ class StartingPopulation(_Strict):
     ``{count: 585, since: equilibrium}``, ``{count: 40, since: day 0}``
     """
 
-    count: int = Field(ge=0, le=10_000_000, description="how many people of the stream are detained at day 0")
+    count: int = Field(ge=0, le=MOST_PEOPLE, description="how many people of the stream are detained at day 0")
     since: Literal["equilibrium", "day 0"] = Field(
         default="equilibrium", description="equilibrium: the time each has already spent is drawn from the "
         "stream's steady state (a stream started so shows no warm-up); day 0: all admitted at day 0")
 
 
-DetainedAtStart = Annotated[int, Field(ge=0, le=10_000_000)] | StartingPopulation
+DetainedAtStart = Annotated[int, Field(ge=0, le=MOST_PEOPLE)] | StartingPopulation
 """A count (elapsed times from the equilibrium), or the count and since when."""
 
 
@@ -121,6 +124,9 @@ def _read_csv_text(path: Path) -> str:
 
 def _rows(text: str, file: str, data: dict) -> tuple[list[dict], list[str]]:
     """The people of the CSV `text` as rows of DetainedPerson, and the problems, each at its line."""
+    if text.count("\n") > MOST_PEOPLE + 1:  # before any row is read
+        return [], [f"{file}:{MOST_PEOPLE + 2}: more than {MOST_PEOPLE:,} people, the most a file of people "
+                    "present may list"]
     streams = {s.get("name"): s for s in data.get("streams") or [] if isinstance(s, dict)}
     start = _date(data.get("start"))
     reader = csv.DictReader(io.StringIO(text, newline=""))
