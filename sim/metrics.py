@@ -82,6 +82,9 @@ REGISTRY: tuple[Metric, ...] = (
     _count("stays_beyond_nominal_maximum", "stays longer than the nominal maximum",
            "stays ended after the longest one clock allows (first title and every extension): the clock "
            "started again after a refusal to board"),
+    _count("released_for_room", "released to make room",
+           "with when_full: release_least_removable: stays ended to give the bed to a newcomer more likely to be "
+           "returned (not among returned, released_court, released_deadline; their lengths count among the stays)"),
     _count("still_detained", "still detained at the end",
            "people in detention when the window closes", at_one_moment=True),
     _count("present_at_start", "detained when the window opens",
@@ -132,9 +135,10 @@ LEGAL_CLOCK: tuple[str, ...] = ("released_not_extended", "released_after_refusal
 """Counts of ended stays that only scenarios with a legal clock or refusals to board report
 (sim/engine/legal.py), every stream of them; other scenarios keep their metrics as before."""
 NAMES: tuple[str, ...] = tuple(sorted(metric.name for metric in REGISTRY
-                                      if not metric.by_period_only and metric.name not in LEGAL_CLOCK))
+                                      if not metric.by_period_only and metric.name not in LEGAL_CLOCK
+                                      and metric.name != "released_for_room"))
 """Every metric a replication reports (cost only with a cost per bed-day), in the order of the data files;
-a scenario with the legal clock also reports LEGAL_CLOCK."""
+a scenario with the legal clock also reports LEGAL_CLOCK, one with release to make room released_for_room."""
 SUMMED: tuple[str, ...] = tuple(metric.name for metric in REGISTRY if metric.summed)
 OUTCOMES: tuple[str, ...] = ("returned", "released_court", "released_deadline")
 """How a stay ends, in the order of a person's fate code."""

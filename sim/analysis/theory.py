@@ -84,6 +84,8 @@ def _outside_one_pool(scenario, *, queue: bool) -> str | None:
     for stream in scenario.streams:
         if stream.arrivals.schedule is not None or stream.arrivals.seasons or stream.arrivals.trend:
             return f"stream {stream.name}: the arrival rate changes over time (not a stationary Poisson flow)"
+        if stream.when_full == "release_least_removable":
+            return f"stream {stream.name}: people are released to make room (not a loss system)"
         if stream.when_full == "wait" and not queue:
             return f"stream {stream.name}: people wait for a bed (a queue, not a loss system)"
         if stream.when_full != "wait" and queue:

@@ -26,6 +26,7 @@ from sim.engine.monitors import OccupancyMonitor, StayHistogram
 from sim.engine.people import SCREENED_OUT, People
 from sim.engine.periods import PeriodBook, periods
 from sim.engine.present import occupy_beds, starting_people
+from sim.engine.release import RoomMaker
 from sim.engine.seeds import generator
 from sim.engine.streams import StreamState
 from sim.metrics import SUMMED, derive
@@ -92,6 +93,8 @@ class _Replication:
         self.window_start = 0.0
         self.blocking_since = 0.0
         occupy_beds(self, present)
+        self.room = RoomMaker(self) if any(s.releases for s in self.streams) else None
+        """With a stream that releases to make room: it numbers the stays and wraps `_admit` (engine/release.py)."""
         costs = scenario.cost_steps()
         self.book = (PeriodBook((scenario.warmup, scenario.end_day),
                                 periods(scenario, scenario.periods) if scenario.periods else [],
@@ -167,6 +170,8 @@ class _Replication:
                 state.queue.append((now, give_up, state.stay[i], state.stay_bin[i], fate))
                 counts.waited += 1
                 self.waiting += 1
+            elif state.releases and self.room.make_room(now, state, fate):  # type: ignore[union-attr]
+                self._admit(now, state, state.stay[i], state.stay_bin[i], fate, 0.0)
             else:
                 counts.turned_away += 1
             i = state.next_person()

@@ -52,7 +52,8 @@ class StreamState:
 
     __slots__ = ("stream", "people", "reserved", "cap", "waits", "priority", "occupancy", "stays", "queue",
                  "counts", "wait_days", "wait_days_given_up", "time_blocked", "ended", "admitted_fates",
-                 "at_window_start", "batch_position", "days", "fate", "stay", "stay_bin", "patience", "person")
+                 "at_window_start", "batch_position", "days", "fate", "stay", "stay_bin", "patience", "person",
+                 "releases", "released")
 
     def __init__(self, stream: Stream, people: People, levels: int):
         self.stream = stream
@@ -60,6 +61,9 @@ class StreamState:
         self.reserved = stream.reserved_beds
         self.cap = stream.max_beds if stream.max_beds is not None else math.inf
         self.waits = stream.when_full == "wait"
+        self.releases = stream.when_full == "release_least_removable"
+        self.released: list[int] | None = None
+        """People released to make room in the window, per origin group: a list when some stream releases."""
         self.priority = stream.priority
         self.occupancy = OccupancyMonitor(min(levels, stream.max_beds or levels))
         self.stays = StayHistogram(people.max_detention)
@@ -109,8 +113,10 @@ class StreamState:
         admitted = per_origin(_since(self.admitted_fates, start.admitted_fates))
         ended = per_origin(_since(self.ended, start.ended), self.people.reported)
         outcomes = {}
-        for origin, admitted_by_outcome, ended_by_outcome in zip(self.stream.origins, admitted, ended):
+        for g, (origin, admitted_by_outcome, ended_by_outcome) in enumerate(zip(self.stream.origins, admitted, ended)):
             counts = {"admitted": sum(admitted_by_outcome.values())} | ended_by_outcome
+            if self.released is not None:
+                counts["released_for_room"] = self.released[g]
             outcomes[origin.name] = {name: float(value) for name, value in counts.items()}
         return outcomes
 
@@ -123,6 +129,8 @@ class StreamState:
         for name in self.people.reported:
             counts[name] = sum(by_outcome[name] for by_outcome in ended)
         counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
+        if self.released is not None:
+            counts["released_for_room"] = sum(self.released)
         counts["present_at_start"] = start.present
         counts["still_detained"] = self.occupancy.level
         counts["waiting_at_start"] = start.waiting

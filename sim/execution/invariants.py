@@ -57,9 +57,11 @@ def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed:
         if broken:
             problems.append(f"{where}: not a finite number: " + ", ".join(f"{name} = {m[name]}" for name in broken))
         inside = m["present_at_start"] + m["admitted"]
-        ended = m["returned"] + m["released_court"] + m["released_deadline"] + m["still_detained"]
+        ended = (m["returned"] + m["released_court"] + m["released_deadline"] + m.get("released_for_room", 0)
+                 + m["still_detained"])
         if inside != ended:
-            problems.append(f"{where}: present at start + admitted ({inside:g}) != ended + still detained ({ended:g})")
+            problems.append(f"{where}: present at start + admitted ({inside:g}) != ended + released for room + "
+                            f"still detained ({ended:g})")
         if m.get("released_not_extended", 0) + m.get("released_after_refusals", 0) > m["released_deadline"]:
             problems.append(f"{where}: more stays ended by a refused extension or refusal than by the law")
         requests = m["waiting_at_start"] + m["detention_requests"]

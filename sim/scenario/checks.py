@@ -150,6 +150,9 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
         if cap is not None and present is not None and present > cap:
             problems.append((loc + ("detained_at_start",),
                              f"{present} people detained at the start exceed the stream's max_beds ({cap})"))
+        if present and stream.get("screened_out") == 1:  # the draws at day 0 would find no one (engine/present.py)
+            problems.append((loc + ("detained_at_start",), "the stream screens out everyone (screened_out: 1), so "
+                             "no one of it can be detained at day 0"))
         if reserved and capacities and reserved_total > min(capacities):
             problems.append((loc + ("reserved_beds",),
                              f"reserved beds of all streams ({reserved_total}) exceed the capacity "

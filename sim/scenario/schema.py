@@ -144,8 +144,9 @@ class Arrivals(_Strict):
     schedule: list[RateChange] | None = Field(default=None, min_length=1,
                                                  description="instead of `rate`: a rate that changes over "
                                                              "time, as pieces [{from, rate}, ...] in time order")
-    seasons: list[Season] | None = Field(default=None, exclude_if=left_out_unused(), description="with rate or "
-                                         "schedule: parts of every year in which the rate is multiplied by a factor")
+    seasons: list[Season] | None = Field(default=None, max_length=366, exclude_if=left_out_unused(),
+                                         description="with rate or schedule: parts of every year in which the "
+                                                     "rate is multiplied by a factor")
     trend: Trend = Field(default=None, exclude_if=left_out_unused())
 
     @model_validator(mode="after")
@@ -198,9 +199,11 @@ class Stream(_Strict):
     arrivals: Arrivals = Field(description="how detention requests arrive: a rate or a schedule")
     screened_out: Probability = Field(default=0.0, description="the share of requests turned down before "
                                       "detention (return known to be impossible)")
-    when_full: Literal["turn_away", "wait"] = Field(
-        default="turn_away", description="with no free bed: turn_away (not detained, counted as turned away) "
-                                         "or wait (a waiting list)")
+    when_full: Literal["turn_away", "wait", "release_least_removable"] = Field(
+        default="turn_away", description="with no free bed: turn_away (not detained, counted as turned away), "
+        "wait (a waiting list) or release_least_removable (released_for_room: of those whose bed the newcomer may "
+        "take, i.e. a shared bed or this stream's, only this stream's with max_beds, the lowest return probability, "
+        "the longest detained first, if it is below the newcomer's; else turned away)")
     max_wait: PositiveDays | Distribution | None = Field(
         default=None, description="with when_full: wait, how long someone waits for a bed before giving up "
                                   "(a duration or a distribution); none: no limit")
@@ -271,10 +274,10 @@ class Scenario(_Strict):
         default=None, exclude_if=left_out_unused(), description="a CSV file of the people detained at "
         "day 0 (relative to this file): columns stream, origin (empty: unknown), admitted (a date) or days_detained")
     parameter_changes: list[ParameterChange] = Field(
-        default_factory=list, exclude_if=left_out_unused([]),
+        default_factory=list, max_length=1000, exclude_if=left_out_unused([]),
         description="later changes of streams' and origin groups' parameters, for people arriving from then on")
     variants: dict[PartName, dict[str, Any]] | None = Field(
-        default=None, exclude_if=left_out_unused(),
+        default=None, max_length=100, exclude_if=left_out_unused(),
         description="named variants of the scenario (e.g. low, central, high), each a set of values by dotted "
                     "path as `capsim sweep --set` writes them; `capsim project` runs them all on common random "
                     "numbers")
