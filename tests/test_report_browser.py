@@ -34,14 +34,22 @@ SECTIONS = {
     "compare": ["Scenarios compared", "Differences", "Forest plots", "Method and reproducibility"],
     "sweep": ["Points of the sweep", "Headline metrics against the parameters", "Method and reproducibility"],
     "size": ["Answer", "Target metrics against beds", "Every number of beds tried", "Method and reproducibility"],
+    "project": ["Beds in use by period", "Period by period", "Method and reproducibility"],
 }
 
 
 def expected_sections(kind: str, folder: Path) -> list[str]:
-    """A run's report has an 'Uncertain inputs' section when its scenario has any."""
-    if kind == "run" and sim.load_scenario(folder / "scenario.yaml").uncertain_inputs():
-        return SECTIONS["run"][:-1] + ["Uncertain inputs"] + SECTIONS["run"][-1:]
-    return SECTIONS[kind]
+    """A run's report has an 'Uncertain inputs' section when its scenario has any, and a section of its
+    periods ('By month') after the occupancy over time when it has periods."""
+    if kind != "run":
+        return SECTIONS[kind]
+    scenario = sim.load_scenario(folder / "scenario.yaml")
+    sections = list(SECTIONS["run"])
+    if scenario.periods:
+        sections.insert(2, f"By {scenario.periods}")
+    if scenario.uncertain_inputs():
+        sections.insert(-1, "Uncertain inputs")
+    return sections
 
 
 PAGE = (1240, 1754)  # A4 at 150 dpi
@@ -68,7 +76,8 @@ def test_report_of_every_scenario(scenario_report):
     folder, text = scenario_report
     parsed = outline(text)
     assert parsed.errors == [] and parsed.stack == []
-    assert parsed.counts.get("svg") == len(run_page.FIGURES) == parsed.counts.get("figure")
+    figures = len(run_page.FIGURES) + (folder / "periods.csv").is_file()  # the periods' figure
+    assert parsed.counts.get("svg") == figures == parsed.counts.get("figure")
     assert parsed.headings == expected_sections("run", folder)
     assert external_references(text) == []
     for item in STRESS_ITEMS:
@@ -130,6 +139,8 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     _cli("sweep", south, "--set", "capacity.beds=540,751", "--set", "warmup=300,365", "-n", "3",
          "--out", work / "sweep")
     _cli("size", south, "--target", "probability_full<=0.05", "-n", "3", "--out", work / "size")
+    _cli("project", ROOT / "scenarios" / "projection.yaml", "--periods", "quarter", "-n", "3",
+         "--out", work / "project")
     return {kind: work / kind / "report.html" for kind in SECTIONS}
 
 
