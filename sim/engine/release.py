@@ -1,4 +1,4 @@
-"""Release to make room: streams with `when_full: release_least_removable` (issue 19).
+"""Release to make room: streams with `when_full: release_least_removable`.
 
 When the centres are full, the Immigration Office has released those with the
 least chance of removal to admit others (202 people in 2018). A newcomer of

@@ -1,5 +1,5 @@
 """The legal clock as the law builds it: a first title, extensions granted with a probability, and
-removal attempts that a refusal to board starts again (issue 19).
+removal attempts that a refusal to board starts again.
 
 Belgian law detains for removal on a first title (2 months), extended by
 titles that are each granted or refused (2 + 2 + 1 months up to 5; month by
