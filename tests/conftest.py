@@ -54,28 +54,51 @@ def small_scenario() -> Scenario:
     return make_scenario()
 
 
+_MEASURE = """
+import os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as result:
+    result.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+"""Runs the command and writes its exit code and peak memory (what os.wait4 reports) to a file. Linux counts
+in a process's peak the memory of the process that started it, as it was when the new program was loaded:
+started from this (large) test process, every child would report at least the test's size; started from
+this small one, it reports its own."""
+
+
 def measured_child(command: list[str], cwd, *, hang_guard: float, env: dict | None = None,
                    merge_stderr: bool = False, preexec_fn=None) -> tuple[int, str, str, int]:
     """Run `command` in a child process: its exit code, stdout, stderr (empty with `merge_stderr`)
-    and its own peak resident memory in bytes (os.wait4, so not the test's). Killed after
-    `hang_guard` seconds: a hang guard, never a speed test."""
+    and its own peak resident memory in bytes (os.wait4 in a small process that starts it, `_MEASURE`, so
+    neither the test's memory nor its parent's). Killed after `hang_guard` seconds: a hang guard, never a
+    speed test. `preexec_fn` (e.g. a resource limit) applies to that process, and the child inherits it."""
     import os
+    import signal
     import subprocess
     import sys
     import tempfile
     import threading
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT if merge_stderr else err, preexec_fn=preexec_fn)
-        guard = threading.Timer(hang_guard, process.kill)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as scratch:
+        result = os.path.join(scratch, "result")
+        process = subprocess.Popen([sys.executable, "-c", _MEASURE, result, *command], cwd=cwd, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT if merge_stderr else err, preexec_fn=preexec_fn,
+                                   start_new_session=True)
+        guard = threading.Timer(hang_guard, lambda: os.killpg(process.pid, signal.SIGKILL))
         guard.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         finally:
             guard.cancel()
         out.seek(0)
         err.seek(0)
-        peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-        return (os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace"),
-                err.read().decode("utf-8", "replace"), peak)
+        if os.path.exists(result):
+            with open(result) as written:
+                code, peak = (int(part) for part in written.read().split())
+        else:  # killed by the hang guard before the child ended
+            code, peak = -9, 0
+        peak *= 1 if sys.platform == "darwin" else 1024
+        return code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), peak
