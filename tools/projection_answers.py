@@ -5,14 +5,11 @@ plan every year. Called by scenario_answers.py (`make readme`); every number is 
 
 from __future__ import annotations
 
-from sim.analysis.periods import ALL_STREAMS, period_capacities, period_rows, period_values
+from sim.analysis.periods import ALL_STREAMS, OFTEN_FULL, period_capacities, period_rows, period_values
 from sim.analysis.stats import summarise
 from sim.engine.periods import PERIOD_METRICS, periods
 from sim.formatting import for_people, interval, percent
 from sim.studies.compare import paired_difference
-
-FULL = 0.05
-"""The share of time full from which a month is said to be often full (as the report says it)."""
 
 
 def _system(results) -> dict[str, dict[str, object]]:
@@ -34,7 +31,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _first_often_full(by_period: dict[str, dict[str, object]]) -> str | None:
-    return next((label for label, row in by_period.items() if row["probability_full"].mean > FULL), None)
+    return next((label for label, row in by_period.items() if row["probability_full"].mean > OFTEN_FULL), None)
 
 
 def question_8(projection) -> str:
@@ -46,9 +43,9 @@ def question_8(projection) -> str:
     said = []
     for name, by in by_variant.items():
         first = _first_often_full(by)
-        said.append(f"- {name}: " + (f"full more than {percent(FULL)} of the time from {first} on "
+        said.append(f"- {name}: " + (f"full more than {percent(OFTEN_FULL)} of the time from {first} on "
                                      f"({percent(by[first]['probability_full'].mean)} of {first})" if first
-                                     else f"never full more than {percent(FULL)} of the time in a month"))
+                                     else f"never full more than {percent(OFTEN_FULL)} of the time in a month"))
     central = by_variant.get("central") or next(iter(by_variant.values()))
     return f"""## 8. From today's population, month by month (2025-2027)
 
@@ -123,8 +120,8 @@ use reach 95% of the 751 beds at some moment of the month:
 
 {_table(["month", "beds in use", "95th percentile", "time full", "chance of reaching 95%"], rows)}
 
-{f"The centres are first full more than {percent(FULL)} of the time in {first}." if first else
- f"In no month are the centres full more than {percent(FULL)} of the time"}{"" if first else
+{f"The centres are first full more than {percent(OFTEN_FULL)} of the time in {first}." if first else
+ f"In no month are the centres full more than {percent(OFTEN_FULL)} of the time"}{"" if first else
  f": the fullest is {fullest}, full {percent(by_period[fullest]['probability_full'].mean)} of the time."}
 The summer's people stay for months (up to the 8-month maximum), so the peak comes in autumn, after
 the plan.

@@ -38,6 +38,8 @@ class PeriodRow(NamedTuple):
 
 NEAR_FULL = 0.95
 """The share of the beds whose reaching `near_full` counts (of the beds in force at the period's start)."""
+OFTEN_FULL = 0.05
+"""The share of a period's time full from which the period is said to be often full (reports, library)."""
 
 
 _WITHOUT_COST = [name for name in PERIOD_METRICS if name != "cost"]
@@ -53,12 +55,8 @@ def period_values(results: Results, capacities: Sequence[int]) -> np.ndarray:
     """Replications x scopes (the system, then each stream) x periods x `period_metrics`, the periods' beds
     at their starts being `capacities` (near_full is judged against them, for a stream as for the system)."""
     values = np.stack([rep.periods for rep in results.replications])  # type: ignore[misc]  # a run with periods
-    cost = results.scenario.cost_per_bed_day
-    bed_days = values[..., PERIOD_METRICS.index("bed_days")]
-    if cost is None:
+    if results.scenario.cost_per_bed_day is None:
         values = values[..., [PERIOD_METRICS.index(name) for name in _WITHOUT_COST]]
-    elif not results.scenario.cost_steps()[1:]:  # one cost: the engine leaves it to be multiplied here
-        values[..., PERIOD_METRICS.index("cost")] = bed_days * cost
     most = values[..., PERIOD_METRICS.index("occupancy_max")]
     near = (most >= NEAR_FULL * np.asarray(capacities, dtype=float) - 1e-9).astype(float)
     return np.concatenate([values, near[..., None]], axis=-1)

@@ -97,8 +97,7 @@ class _Replication:
         """With a stream that releases to make room: it numbers the stays and wraps `_admit` (engine/release.py)."""
         costs = scenario.cost_steps()
         self.book = (PeriodBook((scenario.warmup, scenario.end_day),
-                                periods(scenario, scenario.periods) if scenario.periods else [],
-                                costs if costs[1:] else None)
+                                periods(scenario, scenario.periods) if scenario.periods else [], costs)
                      if scenario.periods or costs[1:] else None)
         """Snapshots at the edges of periods and of dated costs, when the scenario has either."""
 
@@ -270,20 +269,23 @@ class _Replication:
 
     def _set_capacity(self, beds: int, _event: object = None) -> None:
         now = self.env.now
-        self._count_days(now, before=True)
-        self._depart_until(now)
-        self._track_blocking(now)
+        self._up_to(now)
         self.capacity = beds
         self.shared_capacity = beds - self.reserved_total
         self.occupancy.set_limit(now, beds)
         if self.waiting:
             self._admit_waiting(now)
 
-    def _edge(self, _event: object = None) -> None:
-        now = self.env.now
+    def _up_to(self, now: float) -> None:
+        """Bring the books up to `now`, before something changes at it: the midnights before it, the
+        departures due by it, the time each stream was blocked."""
         self._count_days(now, before=True)
         self._depart_until(now)
         self._track_blocking(now)
+
+    def _edge(self, _event: object = None) -> None:
+        now = self.env.now
+        self._up_to(now)
         self.book.take(now, self.occupancy, self.streams, self.constrained)  # type: ignore[union-attr]
 
     def _track_blocking(self, now: float) -> None:
@@ -331,7 +333,7 @@ class _Replication:
                 per_stream[name]["probability_full"] = metrics["probability_full"]
         if self.book:
             self.book.take(end, self.occupancy, self.streams, self.constrained)
-            if self.book.costs:  # the cost of the bed-days at the cost in force, piece by piece
+            if self.book.costs[1:]:  # the cost of the bed-days at the cost in force, piece by piece
                 for scope, figures in enumerate([metrics, *per_stream.values()]):
                     figures["cost"] = self.book.cost(scope, *self.book.window)
         return RepResult(metrics, per_stream, np.asarray(self.daily, dtype=np.int32),

@@ -30,7 +30,7 @@ window of '1 year' from 1 January is four quarters, not four and a quarter of a 
 PERIOD_METRICS = ("occupancy_mean", "occupancy_p95", "occupancy_max", "probability_full",
                   "detention_requests", "admitted", "turned_away", *OUTCOMES, "bed_days", "cost")
 """What each period holds, per scope (the system, then each stream), named as in sim.metrics; the cost is
-NaN when the cost per bed-day does not change on a date (it is then bed_days times it: analysis.periods)."""
+NaN without a cost per bed-day."""
 _COUNTS = ("detention_requests", "admitted", "turned_away", *OUTCOMES)
 
 
@@ -106,14 +106,13 @@ class PeriodBook:
     edges of its periods (results by period) and the days its cost per bed-day changes (the cost of the
     bed-days, piece by piece)."""
 
-    def __init__(self, window: tuple[float, float], periods: list[Period],
-                 costs: list[tuple[float, float]] | None):
+    def __init__(self, window: tuple[float, float], periods: list[Period], costs: list[tuple[float, float]]):
         self.window = window
         self.periods = periods
         self.costs = costs
-        """(day, cost per bed-day from then on), from day 0; None: one cost, or none, for the whole run."""
+        """(day, cost per bed-day from then on), from day 0 (`Scenario.cost_steps`); none without a cost."""
         inside = {period.from_day for period in periods[1:]}
-        inside |= {day for day, _ in costs or [] if window[0] < day < window[1]}
+        inside |= {day for day, _ in costs if window[0] < day < window[1]}
         self.edges = sorted(inside)
         """The days inside the window at which a snapshot is taken (the replication's calendar wakes it)."""
         self.snapshots: dict[float, list[Snapshot]] = {}
@@ -141,28 +140,32 @@ class PeriodBook:
 
     def cost(self, scope: int, start: float, end: float) -> float:
         """The cost of one scope's bed-days from `start` to `end` (edges), each piece at the cost in force
-        then; NaN without dated costs (the cost is then the bed-days times the one cost: sim.metrics)."""
-        if self.costs is None:
+        then; NaN without a cost per bed-day."""
+        if not self.costs:
             return float("nan")
         edges = [start, *(day for day in self.edges if start < day < end), end]
         total = 0.0
         for before, after in zip(edges, edges[1:]):
             in_force = [cost for day, cost in self.costs if day <= before][-1]
-            total += in_force * _bed_days(self.snapshots[before][scope], self.snapshots[after][scope])
+            total += in_force * _bed_days(_time_at(self.snapshots[before][scope], self.snapshots[after][scope]))
         return total
 
 
-def _bed_days(before: Snapshot, after: Snapshot) -> float:
-    levels = np.arange(len(after.time_at), dtype=float)  # float @ float: a BLAS dot, not a slow mixed one
-    return float(levels @ np.maximum(after.time_at - before.time_at, 0.0))
+def _time_at(before: Snapshot, after: Snapshot) -> np.ndarray:
+    """The time at each occupancy level between two snapshots."""
+    return np.maximum(after.time_at - before.time_at, 0.0)  # a difference of sums: rounding may dip below 0
+
+
+def _bed_days(time_at: np.ndarray) -> float:
+    levels = np.arange(len(time_at), dtype=float)  # float @ float: a BLAS dot, not a slow mixed one
+    return float(levels @ time_at)
 
 
 def period_figures(before: Snapshot, after: Snapshot, length: float) -> np.ndarray:
     """The PERIOD_METRICS of one scope between two snapshots `length` days apart."""
-    time_at = np.maximum(after.time_at - before.time_at, 0.0)  # a difference of sums: rounding may dip below 0
+    time_at = _time_at(before, after)
     total = time_at.sum()
-    levels = np.arange(len(time_at), dtype=float)  # float @ float: a BLAS dot, not a slow mixed one
-    bed_days = float(levels @ time_at)
+    bed_days = _bed_days(time_at)
     if total > 0:
         cumulative = np.cumsum(time_at) / total
         p95 = float(np.searchsorted(cumulative, 0.95 - 1e-12))

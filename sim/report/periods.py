@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sim import metrics
+from sim.analysis.periods import ALL_STREAMS, NEAR_FULL, OFTEN_FULL
 from sim.formatting import for_people, interval, percent
 from sim.report.drawing import BLUE, SKY, STREAM_COLOURS, VERMILLION, figure, finish
 from sim.report.html import esc, figure_html, html_table, metric_cell
 from sim.report.reading import to_float
 
-ALL_STREAMS = "(all)"
-"""periods.csv's scope of system-wide rows (sim.analysis.periods.ALL_STREAMS)."""
-FULL_ALARM = 0.05
 """The share of time full from which a period is said to be often full."""
 TABLE_METRICS = ("occupancy_p95", "probability_full", "near_full", "admitted", "turned_away", "returned")
 
@@ -59,8 +57,8 @@ def system_periods(rows: Sequence[Mapping[str, str]]) -> list[PeriodFigures]:
 
 
 def first_often_full(series: Sequence[PeriodFigures]) -> PeriodFigures | None:
-    """The first period whose mean share of time full exceeds FULL_ALARM, if any."""
-    return next((p for p in series if p.values.get("probability_full", (0.0,))[0] > FULL_ALARM), None)
+    """The first period whose mean share of time full exceeds OFTEN_FULL, if any."""
+    return next((p for p in series if p.values.get("probability_full", (0.0,))[0] > OFTEN_FULL), None)
 
 
 def periods_figure(variants: Mapping[str, Sequence[PeriodFigures]], png: Path | None = None, *,
@@ -98,12 +96,12 @@ def periods_html(rows: Sequence[Mapping[str, str]], kind: str, png_dir: Path | N
         return '<p class="note">No period in periods.csv.</p>'
     often = first_often_full(series)
     near = [p for p in series if p.values.get("near_full", (0.0,))[0] > 0.5]
-    said = [(f"The centres are first full more than {percent(FULL_ALARM)} of the time in {esc(often.label)} "
+    said = [(f"The centres are first full more than {percent(OFTEN_FULL)} of the time in {esc(often.label)} "
              f"({percent(often.values['probability_full'][0])} of the time)." if often else
-             f"In no {esc(kind)} are the centres full more than {percent(FULL_ALARM)} of the time."),
-            (f"The beds in use are more likely than not to reach {percent(0.95)} of the beds at some moment of "
+             f"In no {esc(kind)} are the centres full more than {percent(OFTEN_FULL)} of the time."),
+            (f"The beds in use are more likely than not to reach {percent(NEAR_FULL)} of the beds at some moment of "
              f"{len(near)} of the {len(series)} periods, first in {esc(near[0].label)}." if near else
-             f"In no {esc(kind)} are the beds in use more likely than not to reach {percent(0.95)} of the beds.")]
+             f"In no {esc(kind)} are the beds in use more likely than not to reach {percent(NEAR_FULL)} of the beds.")]
     header = ["period", "beds", metric_cell("occupancy_mean"), "95% interval",
               *(metric_cell(m) for m in TABLE_METRICS)]
     table = [[esc(p.label), for_people(int(p.beds)), for_people(p.values["occupancy_mean"][0]),

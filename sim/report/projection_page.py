@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.analysis.periods import OFTEN_FULL
 from sim.formatting import for_people, interval, percent
 from sim.report.html import esc, figure_html, html_table
-from sim.report.periods import FULL_ALARM, PeriodFigures, first_often_full, periods_figure, system_periods
+from sim.report.periods import PeriodFigures, first_often_full, periods_figure, system_periods
 from sim.report.reading import read_csv, read_yaml
 from sim.report.study_pages import scenario_description, study_files, study_page
 
@@ -43,9 +44,9 @@ def _fan_html(variants: dict[str, list[PeriodFigures]], png_dir: Path | None) ->
     said = []
     for name, series in variants.items():
         often = first_often_full(series)
-        said.append(f"<li>{esc(name)}: " + (f"full more than {percent(FULL_ALARM)} of the time from "
+        said.append(f"<li>{esc(name)}: " + (f"full more than {percent(OFTEN_FULL)} of the time from "
                                              f"{esc(often.label)} on ({percent(often.values['probability_full'][0])})"
-                                             if often else f"never full more than {percent(FULL_ALARM)} of the time")
+                                             if often else f"never full more than {percent(OFTEN_FULL)} of the time")
                     + "</li>")
     png = png_dir / "projection.png" if png_dir is not None else None
     return (f"<ul>{''.join(said)}</ul>\n"
