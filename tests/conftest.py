@@ -102,3 +102,27 @@ def measured_child(command: list[str], cwd, *, hang_guard: float, env: dict | No
             code, peak = -9, 0
         peak *= 1 if sys.platform == "darwin" else 1024
         return code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), peak
+
+
+def lognormal_survival(mean: float, sd: float):
+    """P(S > x) of a lognormal time of this mean and sd (scipy's parameters from them)."""
+    import math
+
+    from scipy import stats
+
+    sigma2 = math.log1p((sd / mean) ** 2)
+    return stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2)).sf
+
+
+def mtginf_occupancy(t: float, edges: list[float], rates: tuple[float, float], survival, longest: float) -> float:
+    """Oracle M_t/G/inf: E[N(t)] = integral_0^t lambda(u) P(S > t - u) du, the rate `rates[k % 2]` between
+    `edges[k]` and `edges[k + 1]` (day 0 first, inf last), a stay S = min(the time of `survival`, `longest`):
+    by scipy quad, piece by piece."""
+    from scipy import integrate
+
+    total = 0.0
+    for k in range(len(edges) - 1):
+        low, high = max(edges[k], t - longest), min(edges[k + 1], t)
+        if low < high:
+            total += rates[k % 2] * integrate.quad(lambda u: survival(t - u), low, high)[0]
+    return total

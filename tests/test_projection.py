@@ -20,7 +20,7 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_scenario, scenario_data, to_yaml
+from conftest import lognormal_survival, make_scenario, mtginf_occupancy, scenario_data, to_yaml
 
 import sim
 from sim.analysis.stats import half_width
@@ -85,7 +85,7 @@ def test_quarter_means_follow_a_spring_that_triples_the_arrivals():
     Tolerance: 2 half-widths of the 95% interval at each of 8 quarters (z = 3.92: 9e-5 per quarter, 7e-4 for the
     eight, of failing when the engine is right). A spring in the wrong quarter moves two quarters by about 100 beds
     (about 70 half-widths); one that ends a week late raises Q3 by 9 beds (8 half-widths)."""
-    from scipy import integrate, stats
+    from scipy import integrate
 
     spring = {"name": "spring", "from": "04-01", "until": "07-01", "factor": 3}
     scenario = make_scenario(start="2025-01-01", warmup=0, horizon="2 years", periods="quarter", replications=100,
@@ -95,20 +95,14 @@ def test_quarter_means_follow_a_spring_that_triples_the_arrivals():
                                               "time_to_return": {"dist": "lognormal", "mean": 30, "sd": 20}}]}])
     results = sim.run(scenario, jobs=1)
     assert sum(results.values("turned_away")) == 0
-    sigma2 = math.log1p((20 / 30) ** 2)
-    stay = stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(30) - sigma2 / 2))
+    survival = lognormal_survival(30, 20)
     seasons = [0.0]
     for year in (2025, 2026):
         seasons += [day(dt.date(year, 4, 1)), day(dt.date(year, 7, 1))]
     seasons.append(math.inf)
 
     def expected(t: float) -> float:
-        total = 0.0
-        for k in range(len(seasons) - 1):
-            low, high = max(seasons[k], t - 90), min(seasons[k + 1], t)
-            if low < high:
-                total += (6 if k % 2 else 2) * integrate.quad(lambda u: stay.sf(t - u), low, high)[0]
-        return total
+        return mtginf_occupancy(t, seasons, (2, 6), survival, 90)
 
     quarters = [day(dt.date(year, month, 1)) for year in (2025, 2026) for month in (1, 4, 7, 10)] + [scenario.end_day]
     found = periods(scenario, "quarter")

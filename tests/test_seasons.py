@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_scenario
+from conftest import lognormal_survival, make_scenario, mtginf_occupancy
 
 from sim import run
 from sim.analysis.stats import half_width
@@ -115,7 +115,6 @@ def test_mtginf_occupancy_follows_the_summer_plan():
     1e-4 per day, 1.5e-3 for the 15, of failing when the engine is right). A summer left out is
     off by 90 beds at 1 July (50 half-widths); one that starts or ends a day off, by 4 at
     2 June or 1 October (2 to 4 half-widths): the days checked sit next to the season's edges."""
-    from scipy import integrate, stats
 
     scenario = make_scenario(start="2025-01-01", warmup=0, horizon="3 years", replications=200, seed=18,
                              max_detention=90, capacity={"beds": 5000}, streams=[{
@@ -125,20 +124,14 @@ def test_mtginf_occupancy_follows_the_summer_plan():
     results = run(scenario)
     assert sum(results.values("turned_away")) == 0
     occupancy = results.daily_occupancy()
-    sigma2 = math.log1p((20 / 30) ** 2)
-    stay = stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(30) - sigma2 / 2))
+    survival = lognormal_survival(30, 20)
     edges = [0.0]
     for year in (2025, 2026, 2027):
         edges += [day(dt.date(year, 6, 1)), day(dt.date(year, 10, 1))]
     edges.append(math.inf)
 
     def expected(t: float) -> float:
-        total = 0.0
-        for k in range(len(edges) - 1):
-            low, high = max(edges[k], t - 90), min(edges[k + 1], t)
-            if low < high:
-                total += (6 if k % 2 else 2) * integrate.quad(lambda u: stay.sf(t - u), low, high)[0]
-        return total
+        return mtginf_occupancy(t, edges, (2, 6), survival, 90)
 
     days = []
     for year in (2025, 2026, 2027):
