@@ -27,9 +27,10 @@ run: $(STAMP)
 test: lint browser
 	$(BIN)/python -m pytest
 
-# The edit loop (under a minute): the guard rails and every test not marked slow.
+# The edit loop (under a minute): the guard rails and every test not marked slow, on two
+# processes (pytest-xdist). `make test` stays on one: its tests start worker processes of their own.
 test-fast: lint
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q -n 2
 
 # The report's browser tests need Debian's chromium: installed when missing (tools/install-browser).
 browser:

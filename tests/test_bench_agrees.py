@@ -57,6 +57,7 @@ def test_implementation_agrees_with_erlang_b(engine, ref):
     assert outcome.occupancy_mean == pytest.approx(ref.occupancy_theory, rel=0.05)
 
 
+@pytest.mark.slow
 def test_the_jobs_row_child_gives_the_same_replications_on_one_and_two_processes():
     """The --jobs row's fresh-process run (benchmarks.child, the scenario on its
     standard input) on the small instance: the digest of the replications'

@@ -33,6 +33,7 @@ def within(stat: dict, low: float, high: float) -> bool:
     return low <= stat["ci95_low"] and stat["ci95_high"] <= high
 
 
+@pytest.mark.slow
 def test_today_occupancy_is_what_the_sources_report(today):
     """75-95% of 751 (2017: 90%; 2018: 95%; 2023: a quarter empty)."""
     stat = today.summary["metrics"]["occupancy_mean"]
@@ -57,6 +58,7 @@ def test_today_share_removed(today):
     assert within(today.summary["metrics"]["return_rate"], 0.60, 0.70)
 
 
+@pytest.mark.slow
 def test_ixelles_pilot_reproduces_the_observed_counts():
     results = run(load_scenario("scenarios/ixelles-pilot.yaml"), jobs=2)
     for metric, observed in [("arrivals", 109), ("returned", 67)]:

@@ -96,6 +96,7 @@ def test_holm_matches_the_textbook_example():
     assert np.allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
 
 
+@pytest.mark.slow
 def test_update_writes_a_baseline_that_the_next_check_passes(tmp_path):
     """Another project's CI recipe: `check --scenario F --update` writes BASELINES/NAME from the
     scenario's own seed; the next `check --scenario F` passes the exact tier."""

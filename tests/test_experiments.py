@@ -39,6 +39,7 @@ def big_loss_system(beds: int):
     return make_scenario(**data)
 
 
+@pytest.mark.slow
 def test_common_random_numbers_sharpen_the_difference():
     """751 vs 800 beds: the paired (common random numbers) 95% interval of the
     difference in occupancy_mean is at least five times narrower than the

@@ -128,6 +128,7 @@ def capsim(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_real_full_disk(tmp_path, small_disk):
     """30 replications of 20,000 days keep about 3 MB of checkpoint: the 2 MB disk fills
     during the run. Exit 2 with the path and what to do; --resume on the still full disk

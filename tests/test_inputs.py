@@ -120,6 +120,7 @@ def test_bad_uncertain_quantities_are_refused(value, message):
         caught.value.problems
 
 
+@pytest.mark.slow
 def test_run_report_shows_both_intervals(tmp_path):
     """`capsim run --report` on uncertain inputs also runs them at their means (same
     seeds) and the report sets the two intervals side by side; the companion is a

@@ -50,6 +50,7 @@ def period_means(results) -> np.ndarray:
 
 # --- oracles by period ------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_month_means_follow_the_transient_of_people_admitted_at_day_zero():
     """Oracle: M/M/inf from N people admitted at day 0, E[N(t)] = lambda m + (N - lambda m) e^(-t/m); its mean
     over a month [a, b) is lambda m + (N - lambda m) m (e^(-a/m) - e^(-b/m)) / (b - a).
@@ -77,6 +78,7 @@ def test_month_means_follow_the_transient_of_people_admitted_at_day_zero():
         assert abs(simulated - theory) <= 2 * half, (found[k].label, theory, simulated, half)
 
 
+@pytest.mark.slow
 def test_quarter_means_follow_a_spring_that_triples_the_arrivals():
     """Oracle: M_t/G/inf, E[N(t)] = integral_0^t lambda(u) P(S > t - u) du with lambda 2/day tripled from 1 April to
     1 July every year, S = min(lognormal(30, 20), 90 days); a quarter's mean is (1/L) integral of E[N(t)] over it,

@@ -92,6 +92,7 @@ def test_the_books_balance(stream, constraints):
     assert released > 20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("seed", "dated"), [(0, False), (1, False), (2, True)])
 def test_the_least_removable_is_released_and_only_for_someone_more_removable(monkeypatch, seed, dated):
     """Each release: the released person's return probability (in force on their arrival day) is below

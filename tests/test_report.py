@@ -146,6 +146,7 @@ def test_report_without_a_start_date(tmp_path):
     assert "http" not in without_xmlns(text)
 
 
+@pytest.mark.slow
 def test_same_folder_gives_byte_identical_report(written, results_dir, tmp_path):
     path, text = written
     first = path.read_bytes()
@@ -159,6 +160,7 @@ def test_same_folder_gives_byte_identical_report(written, results_dir, tmp_path)
     assert other == first
 
 
+@pytest.mark.slow
 def test_figures_as_png(results_dir, tmp_path):
     import shutil
 
@@ -181,6 +183,7 @@ def test_report_without_matplotlib(results_dir, monkeypatch):
     assert str(error.value) == "the report needs the report extra: pip install 'capsim[report]'"
 
 
+@pytest.mark.slow
 def test_import_needs_no_matplotlib(tmp_path):
     code = ("import sys; sys.modules['matplotlib'] = None; import sim.report; "
             "print(sim.report.html_page('t', [('h', '<p>x</p>')]).count('<h2>'))")
@@ -321,6 +324,7 @@ def test_compare_report(compared):
     assert "SeedSequence(7).spawn(3)[r]" in text
 
 
+@pytest.mark.slow
 def test_compare_report_again_is_byte_identical_and_has_pngs(compared):
     first = (compared / "report.html").read_bytes()
     from click.testing import CliRunner
@@ -341,6 +345,7 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_sweep_report_two_parameters_is_a_heat_map(tmp_path):
     out = tmp_path / "grid"
     _capsim("sweep", _scenario_file(tmp_path, "grid", 20), "--set", "capacity.beds=15,25",
@@ -358,6 +363,7 @@ def test_sweep_report_two_parameters_is_a_heat_map(tmp_path):
     assert "cost over" not in " ".join(drawn)
 
 
+@pytest.mark.slow
 def test_sweep_report_one_parameter_and_zipped(tmp_path):
     one = tmp_path / "one"
     _capsim("sweep", _scenario_file(tmp_path, "one", 20), "--set", "capacity.beds=15,20,25", "--out", one,
@@ -484,6 +490,7 @@ def test_compare_report_shows_differences_a_year(compared):
     assert f'<td class="num">{yearly}</td>' in _row(differences, "<code>turned_away</code>")
 
 
+@pytest.mark.slow
 def test_sweep_report_shows_counts_a_year(tmp_path):
     out = tmp_path / "one"
     _capsim("sweep", _scenario_file(tmp_path, "one", 20), "--set", "capacity.beds=15,25", "--out", out, "--report")

@@ -129,6 +129,7 @@ def test_precision_rule_on_a_known_series():
     assert replications_needed({"m": values}, 0.02) == n0
 
 
+@pytest.mark.slow
 def test_run_with_precision_stops_where_the_rule_says(scenario):
     """Through the runner: the count chosen equals the rule applied to the same
     replications run in a fixed batch (same seeds), for every headline metric."""

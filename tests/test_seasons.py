@@ -107,6 +107,7 @@ def test_uncertain_rate_is_drawn_before_its_seasons():
 
 # --- the flows --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_mtginf_occupancy_follows_the_summer_plan():
     """Oracle: M_t/G/inf, E[N(t)] = integral_0^t lambda(u) P(S > t - u) du (scipy quad, piece by piece), with
     lambda 2/day tripled from 1 June to 1 October every year, S = min(lognormal(30, 20), 90 days).
@@ -144,6 +145,7 @@ def test_mtginf_occupancy_follows_the_summer_plan():
         assert abs(mean - theory) <= 2 * half, (d, theory, mean, half)
 
 
+@pytest.mark.slow
 def test_trend_arrivals_match_the_monthly_integral():
     """Oracle: E[arrivals over 3 years] = rate * sum over the 36 months of (1 + trend) ** (m / 12) * month length.
 

@@ -52,6 +52,7 @@ def _within_interval(values, theory) -> tuple[float, float, float]:
     return mean, low, high
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stay, max_detention", [
     ({"dist": "exponential", "mean": 30}, 1000),  # the deadline cuts a share e^-33 of the stays
     ({"dist": "lognormal", "mean": 40, "sd": 50}, 60),  # a deadline cuts about a fifth of the stays
@@ -69,6 +70,7 @@ def test_equilibrium_count_shows_no_transient(stay, max_detention):
         _within_interval(daily[:, day], rate * mean_stay)
 
 
+@pytest.mark.slow
 def test_admitted_at_day_zero_leave_exponentially():
     """Oracle: E[N(t)] = N e^(-t/m) + lambda m (1 - e^(-t/m)) for N admitted at day 0, M/M/inf."""
     present, mean, rate = 100, 20.0, 1.0
@@ -169,6 +171,7 @@ def test_new_arrivals_keep_their_random_numbers():
     assert started.values("present_at_start", "s") == [40.0] * 5
 
 
+@pytest.mark.slow
 def test_people_above_the_beds_stay_and_the_books_balance():
     """Conservation with more people present than beds: nobody is evicted, admissions wait for a free bed."""
     scenario = make_scenario(streams=[_stream(2.0, {"dist": "exponential", "mean": 10}, detained_at_start=50)],
