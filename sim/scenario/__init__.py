@@ -15,7 +15,8 @@ the planner's words), `checks` (rules that span several keys), `yaml_reading`
 
 from sim.scenario.loading import load_scenario, parse_scenario, scenario_from_data, scenario_yaml
 from sim.scenario.paths import set_path
-from sim.scenario.schema import Scenario, Stream, json_schema
+from sim.scenario.schema import Scenario, json_schema
+from sim.scenario.streams import Stream
 
 __all__ = ["Scenario", "Stream", "json_schema", "load_scenario", "parse_scenario", "scenario_from_data",
            "scenario_yaml", "set_path"]

@@ -96,12 +96,12 @@ class Phase(NamedTuple):
 
     day: float
     stream: Any
-    """The `schema.Stream` in force (schema imports this module, not the other way round)."""
+    """The `streams.Stream` in force (schema imports this module, not the other way round)."""
     max_detention: float
 
 
 def phases(scenario: Any, stream: Any) -> list[Phase]:
-    """The phases of the `schema.Stream` `stream` of the `schema.Scenario` `scenario`, from day 0 on:
+    """The phases of the `streams.Stream` `stream` of the `schema.Scenario` `scenario`, from day 0 on:
     one without changes."""
     first = Phase(0.0, stream, scenario.stream_max_detention(stream))
     changes = scenario.parameter_changes

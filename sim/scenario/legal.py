@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sim.scenario.durations import PositiveDays
+from sim.scenario.keys import Strict
 
 MOST_ATTEMPTS = 6
 """Removal attempts allowed per person at most: more is no planning case, and the engine's fate codes
@@ -24,11 +25,7 @@ count refusals up to it."""
 
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False, defer_build=True)
-
-
-class Extension(_Strict):
+class Extension(Strict):
     """A title that may follow the current one: its length and the chance it is granted.
 
     Examples
@@ -41,7 +38,7 @@ class Extension(_Strict):
                                                    "current title runs out")
 
 
-class LegalClock(_Strict):
+class LegalClock(Strict):
     """The maximum detention as the law builds it: a first title, then extensions in order.
 
     The first refused extension ends the stay when the current title runs
@@ -79,7 +76,7 @@ defaults schema.py sets (left out of the scenario's data while unused)."""
 
 
 def refusals_possible(stream: Any) -> bool:
-    """Does some origin group of the `schema.Stream` `stream` refuse to board?"""
+    """Does some origin group of the `streams.Stream` `stream` refuse to board?"""
     return any(origin.refuses_boarding > 0 for origin in stream.origins)
 
 

@@ -25,7 +25,8 @@ from sim.scenario.messages import dotted, echo, line_order, located, schema_prob
 from sim.scenario.paths import changes
 from sim.scenario.places import copy_place, mark_source, place
 from sim.scenario.present import read_detained_file
-from sim.scenario.schema import CapacityChange, Origin, Scenario, Stream
+from sim.scenario.schema import CapacityChange, Scenario
+from sim.scenario.streams import Origin, Stream
 from sim.scenario.yaml_reading import Unreadable, parse_yaml, read_text
 
 MAX_CHAIN = 20

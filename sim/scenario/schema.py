@@ -2,8 +2,9 @@
 
 The models reject unknown keys and out-of-range values; every key and every
 model carries a description, which `json_schema` passes on to editors (shown
-on hover). The rules that span several keys are in `checks`, the reading of
-the file in `loading`, the wording of the errors in `messages`.
+on hover). A stream and its origin groups are in `streams`, the pieces every model is built from
+in `keys`; the rules that span several keys are in `checks`, the reading of the file in `loading`,
+the wording of the errors in `messages`.
 """
 
 from __future__ import annotations
@@ -11,63 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr
 
 from sim.scenario.dated import ParameterChange, Phase, phases
-from sim.scenario.distributions import Distribution
-from sim.scenario.durations import CalendarDate, Days, NonNegativeDays, PositiveDays
-from sim.scenario.legal import AttemptsKey, LegalClockKey, OriginAttemptsKey, RefusesBoardingKey
+from sim.scenario.durations import CalendarDate, NonNegativeDays, PositiveDays
+from sim.scenario.keys import At, Name, PartName, Strict, left_out_unused
 from sim.scenario.paths import set_path
-from sim.scenario.present import DetainedAtStart, DetainedFileField
-from sim.scenario.rates import Season, Trend, seasonal_steps
-from sim.scenario.uncertain import Count, Uncertain
+from sim.scenario.present import DetainedFileField
+from sim.scenario.rates import seasonal_steps
+from sim.scenario.streams import Stream
+from sim.scenario.uncertain import Count
 
 EIGHT_MONTHS = 8 * 365.25 / 12
-MOST_ARRIVALS_PER_DAY = 1e9
-"""No stream brings more than a billion people a day: beyond it a slip (a rate per year or per
-decade written as one per day) is certain, and a day of it would take capsim over an hour."""
+
 MOST_COST_PER_BED_DAY = 1e9
 """No bed costs more than a billion a day: beyond it a slip is certain, and the cost of the
 bed-days (up to 1e21 of them) could overflow."""
-
-At = dt.date | Days
-"""A point in time: days since day 0, or a calendar date when `start` is set."""
-
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
-"""Names become folder and column names: letters, digits, '_', '.', '-' (no path can escape)."""
-PartName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=80)]
-"""Names of streams, origins and capacity changes: no '.' either, since they are parts of
-dotted paths (streams.<stream>.origins.<origin>.return_probability, <stream>.<metric>)."""
-
-
-def left_out_unused(default: Any = None):
-    """For a key added after the first committed baselines: left out of `Scenario.normalised()` (so of
-    scenario.yaml and the scenario's hash) while it holds `default`, so that a scenario that does not use
-    it keeps every byte. Use as ``Field(default=..., exclude_if=left_out_unused(...))``."""
-    return lambda value: value == default
-
-
-def _within(low: float, high: float, what: str):
-    def check(value):
-        if not isinstance(value, float):
-            least, most = value.support()
-            if least < low or most > high:
-                raise ValueError(f"an uncertain {what} must stay within [{low:g}, {high:g}] "
-                                 f"(this one ranges over [{least:g}, {most:g}])")
-        return value
-    return AfterValidator(check)
-
-
-def _arrivals_at_most(value):
-    fixed = isinstance(value, (int, float))
-    most = value if fixed else value.largest()
-    if most > MOST_ARRIVALS_PER_DAY:
-        raise ValueError(f"more than a billion arrivals a day{'' if fixed else f' (up to {most:.3g})'}: check the "
-                         "unit (arrivals per day)")
-    return value
 
 
 def _cost_at_most(value: float) -> float:
@@ -76,18 +38,7 @@ def _cost_at_most(value: float) -> float:
     return value
 
 
-Probability = Annotated[Annotated[float, Field(ge=0, le=1)] | Uncertain, _within(0, 1, "probability")]
-"""A probability, or an uncertain one drawn once per replication."""
-Rate = Annotated[Annotated[float, Field(gt=0)] | Uncertain, _within(0, math.inf, "rate"),
-                 AfterValidator(_arrivals_at_most)]
-"""Arrivals per day, or an uncertain rate (a schedule may have pieces at 0)."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False, defer_build=True)
-
-
-class CapacityChange(_Strict):
+class CapacityChange(Strict):
     """A change in the number of beds from a given time on.
 
     A centre opens, a wing closes for lack of staff: `beds` is the new total
@@ -106,7 +57,7 @@ class CapacityChange(_Strict):
     beds: Count = Field(ge=0, description="the number of beds from then on, all streams together")
 
 
-class Capacity(_Strict):
+class Capacity(Strict):
     """The beds that all streams share: how many at day 0, and later changes.
 
     Reserved beds (`reserved_beds` of a stream) are taken from this number;
@@ -118,124 +69,7 @@ class Capacity(_Strict):
                                           description="later changes of the number of beds, in time order")
 
 
-class RateChange(_Strict):
-    """One piece of a piecewise-constant arrival rate: `rate` from `from` on.
-
-    Examples
-    --------
-    ``{from: 2020-01-01, rate: 0.075}``
-    """
-
-    from_: At = Field(alias="from", description="when this rate starts: days since day 0 (a duration) or a "
-                                                "date (with `start`); the first piece starts at day 0")
-    rate: Annotated[float, AfterValidator(_arrivals_at_most)] = Field(ge=0, description="arrivals per day from "
-                                                                                          "this time on")
-
-
-class Arrivals(_Strict):
-    """How a stream's detention requests arrive: a Poisson process.
-
-    Give either one `rate` for the whole run, or a `schedule` whose rate
-    changes over time (a campaign that starts, doubles, stops).
-    """
-
-    rate: Rate | None = Field(default=None, description="arrivals per day (Poisson): a number, or an "
-                                 "uncertain rate drawn once per replication")
-    schedule: list[RateChange] | None = Field(default=None, min_length=1,
-                                                 description="instead of `rate`: a rate that changes over "
-                                                             "time, as pieces [{from, rate}, ...] in time order")
-    seasons: list[Season] | None = Field(default=None, max_length=366, exclude_if=left_out_unused(),
-                                         description="with rate or schedule: parts of every year in which the "
-                                                     "rate is multiplied by a factor")
-    trend: Trend = Field(default=None, exclude_if=left_out_unused())
-
-    @model_validator(mode="after")
-    def _exactly_one(self):
-        if (self.rate is None) == (self.schedule is None):
-            raise ValueError("give exactly one of rate or schedule")
-        return self
-
-
-class CourtRelease(_Strict):
-    """Release ordered by a court (the raadkamer / chambre du conseil).
-
-    With `probability` a detainee's stay is cut short by a court at `time`
-    after admission, unless the return or the legal maximum comes first.
-    """
-
-    probability: Probability = Field(description="the chance that a court orders a detainee's release")
-    time: Distribution = Field(description="the time from admission to the court's release")
-
-
-class Origin(_Strict):
-    """A group of countries of origin within a stream.
-
-    Cooperation on returns differs by country: each group has its share of
-    the stream, the chance that a return succeeds, and how long the return
-    takes (identifying the person, travel documents, the flight). A person
-    whose return fails stays until a court release or the legal maximum.
-    """
-
-    name: PartName = Field(description="the group's name (e.g. maghreb), unique within the stream")
-    share: float = Field(gt=0, le=1, description="the group's share of the stream's detainees; the shares "
-                                                  "of a stream sum to 1")
-    return_probability: Probability = Field(description="the chance that the return of a detainee of this "
-                                                        "group succeeds")
-    time_to_return: Distribution = Field(description="the time from admission to the return, when it succeeds")
-    refuses_boarding: RefusesBoardingKey = Field(default=0.0, exclude_if=left_out_unused(0.0))
-    attempts: OriginAttemptsKey = Field(default=None, exclude_if=left_out_unused())
-
-
-class Stream(_Strict):
-    """One flow of people into the shared beds.
-
-    A police zone's action, the other national detention flows, airport
-    cases: each stream has its arrivals, the share the Immigration Office
-    screens out before detention, what happens when no bed is free, its legal
-    maximum and court releases, and its groups of countries of origin.
-    """
-
-    name: PartName = Field(description="the stream's name, unique in the scenario; results are reported under it")
-    arrivals: Arrivals = Field(description="how detention requests arrive: a rate or a schedule")
-    screened_out: Probability = Field(default=0.0, description="the share of requests turned down before "
-                                      "detention (return known to be impossible)")
-    when_full: Literal["turn_away", "wait", "release_least_removable"] = Field(
-        default="turn_away", description="with no free bed: turn_away (not detained, counted as turned away), "
-        "wait (a waiting list) or release_least_removable (released_for_room: of those whose bed the newcomer may "
-        "take, i.e. a shared bed or this stream's, only this stream's with max_beds, the lowest return probability, "
-        "the longest detained first, if it is below the newcomer's; else turned away)")
-    max_wait: PositiveDays | Distribution | None = Field(
-        default=None, description="with when_full: wait, how long someone waits for a bed before giving up "
-                                  "(a duration or a distribution); none: no limit")
-    priority: int = Field(default=0, description="with when_full: wait, lower numbers are served first; equal "
-                                                 "priorities in arrival order")
-    reserved_beds: Count = Field(default=0, ge=0, description="beds only this stream may use, taken from the capacity")
-    max_beds: int | None = Field(default=None, ge=1, description="the most beds this stream may hold at "
-                                                                    "once; none: no cap")
-    max_detention: PositiveDays | None = Field(
-        default=None, description="the legal maximum stay for this stream (a duration such as '8 months'); "
-                                  "none: the scenario's max_detention")
-    court_release: CourtRelease | None = Field(default=None, description="release ordered by a court: its "
-                                                                            "probability and time; none: never")
-    legal_clock: LegalClockKey = Field(default=None, exclude_if=left_out_unused())
-    attempts: AttemptsKey = Field(default=1, exclude_if=left_out_unused(1))
-    origins: list[Origin] = Field(min_length=1, description="the groups of countries of origin, with their "
-                                                            "shares, return probabilities and times to return")
-    detained_at_start: DetainedAtStart | None = Field(
-        default=None, exclude_if=lambda value: value is None, description="people of this stream detained at day "
-        "0: a count (the time each has spent drawn from the stream's equilibrium), or {count, since: equilibrium "
-        "| day 0}; none: the stream starts empty")
-
-    @field_validator("origins")
-    @classmethod
-    def _shares_sum_to_one(cls, origins):
-        total = sum(origin.share for origin in origins)
-        if abs(total - 1) > 1e-9:
-            raise ValueError(f"origin shares must sum to 1 (got {total:.12g})")
-        return origins
-
-
-class Scenario(_Strict):
+class Scenario(Strict):
     """A capacity question: beds, the streams that fill them, and how long to simulate.
 
     The run simulates a warm-up from empty (not measured, so that the centres
