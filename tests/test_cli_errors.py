@@ -453,3 +453,32 @@ def test_help_shows_percent_signs_as_written(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0
     assert "%%" not in result.output
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"capacity.beds: [15, 20\n", "grid.yaml:2:1: not valid YAML: expected ',' or ']', but got '<stream end>'"),
+    (b"\xff\xfe: [1]\n", "grid.yaml: UTF-16 (or UTF-32) text, not UTF-8: save the file as UTF-8"),
+    (b"capacity.beds: 20\n", "grid.yaml:1:1: capacity.beds: expected a list of values, such as [0.1, 0.3, 0.5]"),
+    (b"[15, 20]\n", "grid.yaml:1:1: a grid must be a mapping of PATH: [values, ...]"),
+], ids=["not YAML", "not UTF-8", "a value that is not a list", "not a mapping"])
+def test_a_bad_grid_file_is_refused_at_its_line(tmp_path, monkeypatch, content, expected):
+    """Contract: `sweep --grid` reads its file as a scenario file is read (bounded, located errors, exit 2),
+    where it gave a traceback from the YAML reader or the UTF-8 decoder."""
+    monkeypatch.chdir(tmp_path)
+    write_case(tmp_path, BASE + SECOND_STREAM)
+    (tmp_path / "grid.yaml").write_bytes(content)
+    result = invoke(["sweep", FILE, "--grid", "grid.yaml", "--out", "out"])
+    assert result.exit_code == 2, result.output
+    no_traceback(result)
+    assert result.stderr.strip() == expected
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_device_as_the_grid_file_is_refused_at_once(tmp_path, monkeypatch):
+    """Contract: a grid file that never ends (/dev/zero) is refused before it is read, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    write_case(tmp_path, BASE + SECOND_STREAM)
+    result = invoke(["sweep", FILE, "--grid", "/dev/zero", "--out", "out"])
+    assert result.exit_code == 2, result.output
+    no_traceback(result)
+    assert result.stderr.strip() == "/dev/zero: not a file but a device"

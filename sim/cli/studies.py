@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import click
-from ruamel.yaml import YAML
 
 from sim.cli import tables
 from sim.cli.options import (
@@ -28,6 +27,7 @@ from sim.cli.options import (
 )
 from sim.execution import limits
 from sim.output import workflows
+from sim.scenario import load_grid
 
 
 @main.command()
@@ -105,10 +105,7 @@ def sweep(scenario_file, settings, grid_file, zipped, replications, seed, out_di
             raise click.UsageError(f"--set takes PATH=V1,V2,... (got {setting!r})")
         grid[path.strip()] = parse_values(values)
     if grid_file:
-        loaded = YAML(typ="safe").load(Path(grid_file).read_text(encoding="utf-8"))
-        if not isinstance(loaded, dict) or not all(isinstance(v, list) for v in loaded.values()):
-            raise click.UsageError(f"{grid_file}: expected a mapping of PATH: [values]")
-        grid |= loaded
+        grid |= load_grid(grid_file)
     if not grid:
         raise click.UsageError("give at least one --set PATH=V1,V2,... or --grid FILE")
     points = sweep_points(scenario, grid, zipped)

@@ -38,6 +38,29 @@ _MERGED_BY_NAME: dict[str, tuple[str, type[BaseModel]]] = {
 what one item is called, and the model that says which keys a new item needs."""
 
 
+GRID_EXPECTED = "a grid must be a mapping of PATH: [values, ...]"
+
+
+def load_grid(path: str | Path) -> dict[str, list]:
+    """A sweep's grid file (`capsim sweep --grid`), read within the same bounds as a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        When it cannot be read, is not YAML, or is not a mapping of dotted paths to lists of values.
+    """
+    try:
+        text = read_text(Path(path), str(path))
+    except Unreadable as err:
+        raise ScenarioError([f"{shorten(str(path), 200)}: {err}"]) from None
+    data = parse_yaml(text, str(path), GRID_EXPECTED)
+    problems = [located(str(path), data, (key,), "expected a list of values, such as [0.1, 0.3, 0.5]")
+                for key, values in data.items() if not isinstance(values, list)]
+    if problems:
+        raise ScenarioError(problems)
+    return {str(key): list(values) for key, values in data.items()}
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and cross-check a scenario file.
 

@@ -76,9 +76,10 @@ def read_text(path: Path, source: str) -> str:
     return _decoded(raw, source)
 
 
-def parse_yaml(text: str, source: str) -> dict:
-    """The data of scenario text: a mapping whose keys and items know their line and column,
-    with the `x-` keys (anchors to share) removed."""
+def parse_yaml(text: str, source: str,
+               expected: str = "a scenario must be a mapping of keys (version, name, ...)") -> dict:
+    """The data of scenario text (or of a sweep's grid, with its own `expected`): a mapping whose keys
+    and items know their line and column, with the `x-` keys (anchors to share) removed."""
     yaml = YAML(typ="rt")
     yaml.Composer = _BoundedComposer
     yaml.Constructor = _Constructor
@@ -99,7 +100,7 @@ def parse_yaml(text: str, source: str) -> dict:
     except Exception as err:  # ruamel raises a few unmarked errors
         raise ScenarioError([f"{source}: not valid YAML: {shorten(str(err))}"]) from None
     if not isinstance(data, dict):
-        raise ScenarioError([f"{source}:1:1: a scenario must be a mapping of keys (version, name, ...)"])
+        raise ScenarioError([f"{source}:1:1: {expected}"])
     for key in [k for k in data if isinstance(k, str) and k.startswith(EXTENSION_PREFIX)]:
         del data[key]
     problems = [located(source, data, loc, f"{echo(str(day))} is not a day of the calendar: {day.reason}")
