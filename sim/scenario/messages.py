@@ -62,7 +62,7 @@ def _describe(source: str, data, error: dict) -> str:
         message = error["msg"]
         for pattern, replacement in _PYDANTIC_PHRASES:
             message = pattern.sub(replacement, message)
-        message = _QUOTED.sub(_cut_quoted, message)  # values the validators quote, e.g. 'x' * 10**6
+        message = cut_long_quotes(message)
         if kind == "extra_forbidden":
             message = f"unknown key {echo(loc[-1])}"
             allowed = [key for key in _allowed_keys(loc) if key != loc[-1]]
@@ -78,7 +78,14 @@ def _describe(source: str, data, error: dict) -> str:
     return located(source, data, _data_path(data, loc), message)
 
 
-_QUOTED = re.compile(rf"(['\"])([^'\"]{{{ECHO_LIMIT + 1},}})\1")
+_QUOTED = re.compile(rf"(?<!\w)(['\"])([^'\"]{{{ECHO_LIMIT + 1},}})\1(?!\w)")
+"""A long quoted value: its opening quote follows no letter and its closing quote precedes none, so that
+the words between two short quoted values are not taken for one."""
+
+
+def cut_long_quotes(message: str) -> str:
+    """The message with each long value a validator quotes (e.g. 'x' * 10**6) cut to its start and length."""
+    return _QUOTED.sub(_cut_quoted, message)
 
 
 def _cut_quoted(match: re.Match) -> str:
