@@ -124,6 +124,16 @@ REGISTRY: tuple[Metric, ...] = (
            "(wait_days_total + wait_days_given_up) / (admitted_after_waiting + gave_up): those who gave up "
            "count with the time they waited"),
     Metric("cost", "cost (bed-days x cost per bed-day)", "money", "bed_days x cost_per_bed_day"),
+    _count("found_no_place", "found no place of their kind",
+           "with centres: detention requests that found no centre accepting them (by sex and category) with a "
+           "free usable place on arrival (turned away, or put on the waiting list)"),
+    Metric("share_found_no_place", "share of requests that found no place of their kind", "share",
+           "found_no_place / detention_requests"),
+    Metric("places_nominal", "nominal places, time-weighted mean", "beds",
+           "with centres: the nominal places over the measured window (their dated changes included)"),
+    Metric("places_usable", "usable places, time-weighted mean", "beds",
+           "with centres: the places that can be used (staffed, not closed) over the measured window; occupancy "
+           "and the share of time full are measured against them"),
     Metric("near_full", "chance the beds in use reach 95% of the beds", "share",
            "share of the replications in which the beds in use reached 95% of the beds in force at the period's "
            "start at some moment of the period", by_period_only=True),
@@ -134,9 +144,20 @@ LEGAL_CLOCK: tuple[str, ...] = ("released_not_extended", "released_after_refusal
                                 "stays_beyond_nominal_maximum")
 """Counts of ended stays that only scenarios with a legal clock or refusals to board report
 (sim/engine/legal.py), every stream of them; other scenarios keep their metrics as before."""
+CENTRE_OCCUPANCY: tuple[str, ...] = ("bed_days", "occupancy_max", "occupancy_mean", "occupancy_p95",
+                                     "probability_full")
+"""The occupancy figures of a centre (against its usable places) and of a group of people."""
+CENTRE_METRICS: tuple[str, ...] = tuple(sorted(CENTRE_OCCUPANCY + ("admitted", "places_nominal", "places_usable")))
+"""What a scenario with centres reports for each centre."""
+GROUP_METRICS: tuple[str, ...] = tuple(sorted(CENTRE_OCCUPANCY + (
+    "admitted", "detention_requests", "found_no_place", "share_found_no_place", "places_usable")))
+"""What a scenario with centres reports for the people of each sex and of each category (probability_full:
+the share of time in which every centre that accepts them is full)."""
 NAMES: tuple[str, ...] = tuple(sorted(metric.name for metric in REGISTRY
                                       if not metric.by_period_only and metric.name not in LEGAL_CLOCK
-                                      and metric.name != "released_for_room"))
+                                      and metric.name not in ("released_for_room", "found_no_place",
+                                                              "share_found_no_place", "places_nominal",
+                                                              "places_usable")))
 """Every metric a replication reports (cost only with a cost per bed-day), in the order of the data files;
 a scenario with the legal clock also reports LEGAL_CLOCK, one with release to make room released_for_room."""
 SUMMED: tuple[str, ...] = tuple(metric.name for metric in REGISTRY if metric.summed)

@@ -48,14 +48,18 @@ class Results:
     def metric_names(self) -> list[str]:
         return sorted(self.replications[0].metrics)
 
-    def most_beds(self, stream: str | None = None) -> float:
-        """The most beds the system, or one stream, may hold at any time of the run."""
+    def most_beds(self, stream: str | None = None, centre: str | None = None) -> float:
+        """The most beds the system, one stream or one centre may hold at any time of the run."""
+        if centre is not None:
+            c = self.centre_names.index(centre)
+            return max(max(places[c]) for _, places in self.scenario.centre_steps())
         beds = max(beds for _, beds in self.scenario.capacity_steps())
         cap = next(s.max_beds for s in self.scenario.streams if s.name == stream) if stream else None
         return min(beds, cap) if cap else beds
 
-    def _summarise(self, metric: str, values: list[float], stream: str | None = None) -> dict[str, float | None]:
-        return summarise(values, metrics.bounds(metric, self.most_beds(stream)))
+    def _summarise(self, metric: str, values: list[float], stream: str | None = None,
+                   centre: str | None = None) -> dict[str, float | None]:
+        return summarise(values, metrics.bounds(metric, self.most_beds(stream, centre)))
 
     def values(self, metric: str, stream: str | None = None) -> list[float]:
         """One metric over replications, system-wide or for one stream."""
@@ -86,7 +90,32 @@ class Results:
             },
             **({"inputs": {path: summarise(values) for path, values in self.input_values().items()}}
                if self.replications[0].inputs else {}),
+            **({"centres": {centre: {name: self._summarise(name, self.centre_values(centre, name), centre=centre)
+                                     for name in metrics.CENTRE_METRICS} for centre in self.centre_names},
+                "groups": {dimension: {value: {name: summarise(self.group_values(dimension, value, name),
+                                                               metrics.bounds(name))
+                                               for name in metrics.GROUP_METRICS} for value in values}
+                           for dimension, values in self.group_names.items()}}
+               if self.scenario.centres is not None else {}),
         }
+
+    @property
+    def centre_names(self) -> list[str]:
+        """With centres, their names in the scenario's order (else none)."""
+        return [centre.name for centre in self.scenario.centres or []]
+
+    @property
+    def group_names(self) -> dict[str, list[str]]:
+        """With centres, the sexes and the categories people are described by (dimension -> values)."""
+        return {dimension: list(values) for dimension, values in self.replications[0].groups.items()}
+
+    def centre_values(self, centre: str, metric: str) -> list[float]:
+        """One metric of a centre over replications."""
+        return [rep.centres[centre][metric] for rep in self.replications]
+
+    def group_values(self, dimension: str, value: str, metric: str) -> list[float]:
+        """One metric of the people of one sex or category (`dimension`, `value`) over replications."""
+        return [rep.groups[dimension][value][metric] for rep in self.replications]
 
     def origin_values(self, stream: str) -> dict[str, dict[str, list[float]]]:
         """Outcomes per origin group of a stream, each over replications."""

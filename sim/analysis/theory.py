@@ -94,7 +94,9 @@ def _outside_one_pool(scenario, *, queue: bool) -> str | None:
             return f"stream {stream.name}: the legal clock (extensions, refusals to board) sets its stays"
         if stream.reserved_beds or stream.max_beds is not None:
             return f"stream {stream.name}: reserved beds or a cap split the beds (not one shared pool)"
-    if scenario.capacity.changes:
+    if any(centre.accepts.sex or centre.accepts.category for centre in scenario.centres or []):
+        return "the centres accept different people (by sex or category): not one pool of beds"
+    if len(scenario.capacity_steps()) > 1:
         return "the capacity changes over time"
     if scenario.parameter_changes:
         return "parameters change on dates (parameter_changes)"
@@ -121,7 +123,7 @@ def analytic_check(scenario) -> AnalyticCheck:
     if reason is None and uncertain:
         reason = (f"inputs are uncertain ({', '.join(uncertain)}): the offered load is at their means; "
                   "for Erlang B run with --fix-inputs")
-    return AnalyticCheck(scenario.capacity.beds, loads, stays, reason)
+    return AnalyticCheck(scenario.beds, loads, stays, reason)
 
 
 TRUNCATION = 1e-6
@@ -206,7 +208,7 @@ def waiting_check(scenario) -> WaitingCheck | None:
         return None
     if scenario.uncertain_inputs():
         scenario = scenario.at_means()
-    beds = scenario.capacity.beds
+    beds = scenario.beds
     reason = _outside_one_pool(scenario, queue=True) or _not_exponential(scenario)
     patience, why = _patience(scenario)
     reason = reason or why

@@ -239,7 +239,7 @@ def theory_text(scenario) -> str:
 
     lines: list[str] = []
     analytic = analytic_check(scenario)
-    lines.append(f"{scenario.name}: {scenario.capacity.beds} beds")
+    lines.append(f"{scenario.name}: {scenario.beds} beds")
     lines.append(f"  {'stream':<28} {'E[stay] (days)':>15} {'offered load':>14}")
     for name, stay in analytic.expected_stays.items():
         load = analytic.stream_loads[name]
@@ -250,10 +250,10 @@ def theory_text(scenario) -> str:
     load = analytic.offered_load
     lines.append(f"  {'all streams':<28} {'':>15} {load:>14.2f}  erlangs (mean beds used with unlimited beds)")
     waiting = waiting_check(scenario)
-    lines += _loss_lines(scenario.capacity.beds, load) if waiting is None else _waiting_lines(waiting, load)
+    lines += _loss_lines(scenario.beds, load) if waiting is None else _waiting_lines(waiting, load)
     lines.append(
-        f"M/G/inf: share of time the flows would need more than {scenario.capacity.beds} beds: "
-        f"{mginf_occupancy_tail(load, scenario.capacity.beds + 1):.4%}"
+        f"M/G/inf: share of time the flows would need more than {scenario.beds} beds: "
+        f"{mginf_occupancy_tail(load, scenario.beds + 1):.4%}"
     )
     uncertain = scenario.uncertain_inputs()
     if uncertain:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.engine.kinds import KindDraw, Kinds
 from sim.engine.legal import RELEASED_COURT, RELEASED_DEADLINE, RETURNED, VARIANTS, Clock, reported, tally
 from sim.engine.monitors import stay_bins
 from sim.engine.seeds import generator
@@ -28,7 +29,9 @@ _PER_ORIGIN = len(OUTCOMES) * VARIANTS
 SCREENED_OUT = -1
 """The fate of a person screened out; any other fate is ``origin * _PER_ORIGIN + outcome +
 len(OUTCOMES) * variant`` (see `fate`; the variants are the legal clock's, engine/legal.py), so that
-one counter per fate counts per origin and outcome."""
+one counter per fate counts per origin and outcome. With centres, a person's kind (sex and category,
+engine/kinds.py) is added as ``kind * fate_count(origins)``, and at admission the centre likewise
+(engine/centres.py); the stream's counters then count per code (kind and centre) and fate."""
 
 
 def fate(origin: np.ndarray, outcome: np.ndarray, variant: np.ndarray | int = 0) -> np.ndarray:
@@ -89,6 +92,8 @@ class People:
         self.court_time = generator(seed, name, "court_time") if released else None
         self.patience = generator(seed, name, "patience") if stream.max_wait is not None else None
         self.clock = Clock(stream, self.phases, seed, _times) if uses_legal_clock(stream) else None
+        self.kinds = KindDraw(Kinds(scenario), stream, seed) if scenario.centres is not None else None
+        """With centres: each person's kind (sex and category), added to their fate (see SCREENED_OUT)."""
         self.phase_day = np.array([phase.day for phase in self.phases])
         self.screened_out = np.array([phase.stream.screened_out for phase in self.phases])
         self.cumulative_share = [np.cumsum([o.share for o in phase.stream.origins]) for phase in self.phases]
@@ -142,6 +147,8 @@ class People:
                 return_day <= stay, RETURNED, np.where(court_day <= stay, RELEASED_COURT, RELEASED_DEADLINE)
             )
             fates = fate(group, outcome)
+        if self.kinds is not None:
+            fates += self.kinds.draw(group) * fate_count(len(stream.origins))
         fates[screened] = SCREENED_OUT
         patience = None
         max_wait = stream.max_wait

@@ -1,6 +1,6 @@
 """The running state of one stream in a replication: its counts, monitors and waiting list.
 
-The replication (model.py) moves people through the beds; what it records
+The replication (pool.py, centres.py) moves people through the beds; what it records
 about each stream lives here, as named fields, with the snapshot taken when
 the measured window opens so that the window's counts are differences.
 """
@@ -53,9 +53,9 @@ class StreamState:
     __slots__ = ("stream", "people", "reserved", "cap", "waits", "priority", "occupancy", "stays", "queue",
                  "counts", "wait_days", "wait_days_given_up", "time_blocked", "ended", "admitted_fates",
                  "at_window_start", "batch_position", "days", "fate", "stay", "stay_bin", "patience", "person",
-                 "releases", "released")
+                 "releases", "released", "per_code")
 
-    def __init__(self, stream: Stream, people: People, levels: int):
+    def __init__(self, stream: Stream, people: People, levels: int, codes: int = 1):
         self.stream = stream
         self.people = people
         self.reserved = stream.reserved_beds
@@ -73,7 +73,9 @@ class StreamState:
         self.wait_days = 0.0
         self.wait_days_given_up = 0.0
         self.time_blocked = 0.0
-        fates = fate_count(len(stream.origins))
+        self.per_code = fate_count(len(stream.origins))
+        """Fates of one code: a stay's fate is `code * per_code + fate` (one code per kind and centre, with centres)."""
+        fates = self.per_code * codes
         self.ended = [0] * fates  # stays ended, per fate
         self.admitted_fates = [0] * fates
         self.at_window_start = WindowStart(Counts(), [0] * fates, [0] * fates, 0.0, 0, 0)
@@ -110,8 +112,8 @@ class StreamState:
     def origin_outcomes(self) -> dict[str, dict[str, float]]:
         """Admissions and ended stays in the window per origin group (the cooperation question)."""
         start = self.at_window_start
-        admitted = per_origin(_since(self.admitted_fates, start.admitted_fates))
-        ended = per_origin(_since(self.ended, start.ended), self.people.reported)
+        admitted = per_origin(_since(self.admitted_fates, start.admitted_fates, self.per_code))
+        ended = per_origin(_since(self.ended, start.ended, self.per_code), self.people.reported)
         outcomes = {}
         for g, (origin, admitted_by_outcome, ended_by_outcome) in enumerate(zip(self.stream.origins, admitted, ended)):
             counts = {"admitted": sum(admitted_by_outcome.values())} | ended_by_outcome
@@ -125,7 +127,7 @@ class StreamState:
         start = self.at_window_start
         before = dataclasses.asdict(start.counts)
         counts = {name: value - before[name] for name, value in dataclasses.asdict(self.counts).items()}
-        ended = per_origin(_since(self.ended, start.ended), self.people.reported)
+        ended = per_origin(_since(self.ended, start.ended, self.per_code), self.people.reported)
         for name in self.people.reported:
             counts[name] = sum(by_outcome[name] for by_outcome in ended)
         counts["detention_requests"] = counts["arrivals"] - counts["screened_out"]
@@ -147,6 +149,10 @@ class StreamState:
         return metrics
 
 
-def _since(now: list[int], before: list[int]) -> list[int]:
-    """Per-fate counts in the measured window: what was counted by now minus what was counted before it."""
-    return [n - b for n, b in zip(now, before)]
+def _since(now: list[int], before: list[int], per_code: int) -> list[int]:
+    """Per-fate counts in the measured window: what was counted by now minus what was counted before it,
+    the codes of a fate (kinds and centres, `StreamState.per_code`) together."""
+    counts = [n - b for n, b in zip(now, before)]
+    if len(counts) == per_code:
+        return counts
+    return [sum(counts[fate::per_code]) for fate in range(per_code)]

@@ -227,9 +227,9 @@ def bed_counts_tried(min_beds: int, max_beds: int) -> int:
 def size_workload(scenario: Scenario, min_beds: int, max_beds: int | None, replications: int) -> Workload:
     """The size of `capsim size`: every bed count it may try, with the largest (`max_beds`, by
     default 4x the beds) in memory."""
-    most = max_beds or 4 * max(scenario.capacity.beds, min_beds + 1)
+    most = max_beds or 4 * max(scenario.beds, min_beds + 1)
     return workload([scenario], replications, bed_counts_tried(min_beds, most),
-                    added_beds=max(0, most - scenario.capacity.beds))
+                    added_beds=max(0, most - scenario.beds))
 
 
 def check(load: Workload, max_events: float | None, max_memory: float = DEFAULT_MAX_MEMORY) -> None:
@@ -293,7 +293,7 @@ def check_theory(scenario: Scenario) -> None:
     """Stop (TooBig, exit 2) before `capsim theory` computes Erlang B over more than THEORY_MOST_BEDS beds:
     the beds, or the beds a target needs, which is about the offered load (below the peak rates times the
     maximum detention; the load itself is integrated only when that bound is too big)."""
-    beds = scenario.capacity.beds
+    beds = scenario.beds
     bound = math.fsum(_peak_rate(scenario, s) * scenario.stream_max_detention(s) for s in scenario.streams)
     if beds <= THEORY_MOST_BEDS and bound <= THEORY_MOST_BEDS:
         return

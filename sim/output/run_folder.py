@@ -1,7 +1,8 @@
 """The results folder of one run: the files planners and CI read.
 
 `write` turns `Results` into summary.json, replications.csv, occupancy.csv,
-occupancy_distribution.csv, stays.csv, periods.csv (a run with periods), scenario.yaml and manifest.json,
+occupancy_distribution.csv, stays.csv, periods.csv (a run with periods), centres.csv (a run with centres),
+scenario.yaml and manifest.json,
 written into a staging folder and renamed into place (folders.py), so that a
 results folder is never half-written. Data files diff well: keys sorted,
 floats with a fixed number of significant digits (sim.formatting), no time
@@ -24,6 +25,7 @@ from sim.analysis.periods import period_rows
 from sim.analysis.results import Results, capsim_version
 from sim.analysis.stats import daily_quantiles, pooled_stay_quantiles
 from sim.formatting import number, rounded
+from sim.metrics import CENTRE_METRICS, GROUP_METRICS
 from sim.output.folders import atomic_folder
 from sim.scenario import scenario_yaml
 
@@ -42,13 +44,18 @@ def replications_csv(results: Results) -> str:
     origins = [(s, o, m) for s in results.stream_names for o, metrics in results.replications[0].origins[s].items()
                for m in metrics]
     inputs = list(results.replications[0].inputs)
+    centres = [(c, m) for c in results.centre_names for m in CENTRE_METRICS]
+    groups = [(d, v, m) for d, values in results.group_names.items() for v in values for m in GROUP_METRICS]
     writer.writerow(["replication"] + columns + [f"{s}.{m}" for s in results.stream_names for m in columns]
-                    + [f"{s}.{o}.{m}" for s, o, m in origins] + [f"input.{path}" for path in inputs])
+                    + [f"{s}.{o}.{m}" for s, o, m in origins] + [f"input.{path}" for path in inputs]
+                    + [f"centre.{c}.{m}" for c, m in centres] + [f"{d}.{v}.{m}" for d, v, m in groups])
     for r, rep in enumerate(results.replications):
         row = [r] + [number(rep.metrics[m]) for m in columns]
         row += [number(rep.streams[s][m]) for s in results.stream_names for m in columns]
         row += [number(rep.origins[s][o][m]) for s, o, m in origins]
         row += [number(rep.inputs[path]) for path in inputs]
+        row += [number(rep.centres[c][m]) for c, m in centres]
+        row += [number(rep.groups[d][v][m]) for d, v, m in groups]
         writer.writerow(row)
     return buffer.getvalue()
 
@@ -68,6 +75,28 @@ def occupancy_csv(results: Results) -> str:
         row += ["warmup" if day < scenario.warmup else "measured", capacity]
         row += [number(float(values[day])) for values in quantiles.values()]
         writer.writerow(row)
+    return buffer.getvalue()
+
+
+def centres_csv(results: Results) -> str:
+    """With centres: each day and centre, its nominal and usable places and the beds in use at the day's
+    start (mean and 5/50/95th percentiles across replications)."""
+    scenario = results.scenario
+    steps = scenario.centre_steps()
+    daily = np.stack([rep.centre_daily for rep in results.replications])  # type: ignore[misc]
+    start = scenario.start
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    quantiles = [daily_quantiles(daily[:, c, :]) for c in range(daily.shape[1])]
+    writer.writerow(["day"] + (["date"] if start else []) + ["window", "centre", "places", "usable"]
+                    + list(quantiles[0]))
+    for day in range(daily.shape[2]):
+        places = [found for at, found in steps if at <= day][-1]
+        when: list[object] = [day] + ([(start + dt.timedelta(days=day)).isoformat()] if start else [])
+        when.append("warmup" if day < scenario.warmup else "measured")
+        for c, name in enumerate(results.centre_names):
+            writer.writerow(when + [name, *places[c]]
+                            + [number(float(values[day])) for values in quantiles[c].values()])
     return buffer.getvalue()
 
 
@@ -148,6 +177,8 @@ def write_files(results: Results, folder: Path, *, command: list[str] | None = N
     }
     if results.scenario.periods:
         files["periods.csv"] = periods_csv(results)
+    if results.scenario.centres is not None:
+        files["centres.csv"] = centres_csv(results)
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
 

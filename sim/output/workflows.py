@@ -159,7 +159,7 @@ def size_to_folder(scenario: Scenario, targets: Sequence[Target], out: str | Pat
                    max_events: float | None = limits.DEFAULT_MAX_EVENTS, command: list[str] | None = None,
                    finish: Finish | None = None) -> Sizing:
     """`sim.studies.size.size` into the folder `out`: size.csv (every count tried) and size.json."""
-    tried = limits.bed_counts_tried(min_beds, max_beds or 4 * max(scenario.capacity.beds, min_beds + 1))
+    tried = limits.bed_counts_tried(min_beds, max_beds or 4 * max(scenario.beds, min_beds + 1))
     limits.check(limits.workload([scenario], replications or scenario.replications, tried), max_events)
     sizing = size(scenario, targets, min_beds=min_beds, max_beds=max_beds, replications=replications, seed=seed,
                   jobs=jobs, scheduler=scheduler)

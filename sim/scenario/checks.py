@@ -16,6 +16,7 @@ import re
 
 from pydantic import ValidationError
 
+from sim.scenario.centre_checks import centre_problems
 from sim.scenario.dated import changed_data, path_problem
 from sim.scenario.durations import to_days
 from sim.scenario.legal import legal_problems
@@ -102,6 +103,14 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
         if day is not None and previous is not None and day <= previous:
             problems.append((("capacity", "changes", i, "at"), "capacity changes must be in time order"))
         previous = day if day is not None else previous
+    for k, centre in enumerate(_items(data.get("centres"))):
+        previous = None
+        for i, change in enumerate(_items(_mapping(centre).get("changes"))):
+            day = day_of(("centres", k, "changes", i, "at"), _mapping(change).get("at"))
+            if day is not None and previous is not None and day <= previous:
+                problems.append((("centres", k, "changes", i, "at"), "a centre's changes must be in time order"))
+            previous = day if day is not None else previous
+    problems += centre_problems(data)
     capacities = [c for c in [_count(capacity.get("beds"))] + [_count(c.get("beds")) for c in changes]
                   if c is not None]
 
@@ -271,7 +280,10 @@ def late_steps(scenario: Scenario) -> list[str]:
         return f"{scenario.start + dt.timedelta(days=math.floor(day))} (day {day:,.6g})"
 
     found = [(f"capacity change {change.name!r}" if change.name else f"capacity.changes[{i}]", scenario.day(change.at))
-             for i, change in enumerate(scenario.capacity.changes)]
+             for i, change in enumerate(scenario.capacity.changes if scenario.capacity else [])]
+    for centre in scenario.centres or []:
+        found += [(f"centre {centre.name!r}'s change " + (repr(change.name) if change.name else f"changes[{i}]"),
+                   scenario.day(change.at)) for i, change in enumerate(centre.changes)]
     for stream in scenario.streams:
         found += [(f"streams.{stream.name}.arrivals.schedule[{p}]", scenario.day(piece.from_))
                   for p, piece in enumerate(stream.arrivals.schedule or [])]

@@ -11,7 +11,6 @@ misspelt name, reported with a did-you-mean.
 
 from __future__ import annotations
 
-import difflib
 import io
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from sim.errors import ScenarioError
+from sim.scenario.centres import Centre, CentreChange
 from sim.scenario.checks import cross_check
-from sim.scenario.messages import dotted, echo, line_order, located, schema_problems, shorten
+from sim.scenario.messages import did_you_mean, dotted, echo, line_order, located, schema_problems, shorten
 from sim.scenario.paths import changes
 from sim.scenario.places import copy_place, mark_source, place
 from sim.scenario.present import read_detained_file
@@ -33,7 +33,8 @@ MAX_CHAIN = 20
 """The most scenario files in a row of `extends:` (the shipped library needs 2)."""
 
 _MERGED_BY_NAME: dict[str, tuple[str, type[BaseModel]]] = {
-    "streams": ("stream", Stream), "origins": ("origin", Origin), "changes": ("capacity change", CapacityChange)}
+    "streams": ("stream", Stream), "origins": ("origin", Origin), "changes": ("capacity change", CapacityChange),
+    "centres": ("centre", Centre), "centres.changes": ("centre change", CentreChange)}
 """Lists whose items an extending scenario merges by `name` (or removes with `remove: true`):
 what one item is called, and the model that says which keys a new item needs."""
 
@@ -190,7 +191,7 @@ def _merge(base, override, loc: tuple, source: str, problems: list[str]):
                 merged[key] = value
                 copy_place(merged, key, node, key)
         return merged
-    if loc and loc[-1] in _MERGED_BY_NAME and isinstance(base, list) and isinstance(override, list):
+    if _merged_list(loc) and isinstance(base, list) and isinstance(override, list):
         return _merge_named(base, override, loc, source, problems)
     return override
 
@@ -214,10 +215,10 @@ def _merge_named(base: list, override: list, loc: tuple, source: str, problems: 
                 places[k] = (override, i)
         elif isinstance(item, dict) and item.get("remove") is True:
             problems.append(f"{place(source, override, (i, 'remove'))}: {dotted(loc + (i, 'remove'))}: "
-                            f"nothing named {echo(name)} in the base's {loc[-1]} to remove{_guess(name, named)}")
-        elif name is not None and (lacking := _lacking(loc[-1], item)):
-            word, _ = _MERGED_BY_NAME[loc[-1]]
-            known = _guess(name, named) or (f" (it has {shorten(', '.join(named), 200)})" if named else "")
+                            f"nothing named {echo(name)} in the base's {loc[-1]} to remove{did_you_mean(name, named)}")
+        elif name is not None and (lacking := _lacking(_merged_list(loc), item)):
+            word, _ = _MERGED_BY_NAME[_merged_list(loc)]
+            known = did_you_mean(name, named) or (f" (it has {shorten(', '.join(named), 200)})" if named else "")
             problems.append(f"{place(source, override, (i, 'name'))}: {dotted(loc + (i, 'name'))}: no {word} "
                             f"named {echo(name)} in the base{known}; a new {word} needs {' and '.join(lacking)} too")
         else:
@@ -229,6 +230,13 @@ def _merge_named(base: list, override: list, loc: tuple, source: str, problems: 
             kept.append(item)
             copy_place(kept, len(kept) - 1, *places[k])
     return kept
+
+
+def _merged_list(loc: tuple) -> str:
+    """Which list of _MERGED_BY_NAME is at `loc` ('' for none): a centre's changes are not the capacity's."""
+    if len(loc) >= 3 and loc[-1] == "changes" and loc[-3] == "centres":
+        return "centres.changes"
+    return str(loc[-1]) if loc and loc[-1] in _MERGED_BY_NAME else ""
 
 
 def _lacking(list_name: str, item: dict) -> list[str]:
@@ -244,7 +252,3 @@ def _name(item) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _guess(name: str | None, named: dict[str, int]) -> str:
-    """' (did you mean ...?)' for a name close to one of the base's, else ''."""
-    guess = difflib.get_close_matches(name, list(named), n=1) if name else []
-    return f" (did you mean {echo(guess[0])}?)" if guess else ""

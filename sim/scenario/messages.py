@@ -263,6 +263,12 @@ def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
     return shown if len(text) <= limit else f"{shown}... ({len(text):,} characters)"
 
 
+def did_you_mean(name: str | None, names) -> str:
+    """' (did you mean ...?)' for a name close to one of `names`, else ''."""
+    guess = difflib.get_close_matches(name, list(names), n=1) if name else []
+    return f" (did you mean {echo(guess[0])}?)" if guess else ""
+
+
 def echo(value) -> str:
     """A value as a message quotes it: text in quotes and cut short, numbers as written, a
     mapping or list by its size (never expanded: behind aliases it may hold millions)."""

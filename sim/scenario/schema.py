@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr
 
+from sim.scenario.centres import Centre
 from sim.scenario.dated import ParameterChange, Phase, phases
 from sim.scenario.durations import CalendarDate, NonNegativeDays, PositiveDays
 from sim.scenario.keys import At, Name, PartName, Strict, left_out_unused
@@ -102,8 +103,14 @@ class Scenario(Strict):
         default=None, exclude_if=left_out_unused(),
         description="also give the results by period of the measured window (periods.csv): month, quarter or "
                     "year; calendar ones with `start`; none: the window as a whole only")
-    capacity: Capacity = Field(description="the beds: how many at day 0, and later changes")
-    streams: list[Stream] = Field(min_length=1, description="the flows of people into the shared beds")
+    capacity: Capacity | None = Field(default=None, exclude_if=left_out_unused(),
+                                      description="the beds, one pool that every stream shares: how many at day 0, "
+                                                  "and later changes (or `centres` instead)")
+    centres: list[Centre] | None = Field(
+        default=None, min_length=1, max_length=100, exclude_if=left_out_unused(),
+        description="instead of `capacity`: the closed centres, each with its nominal and usable places, whom it "
+                    "accepts and its later changes")
+    streams: list[Stream] = Field(min_length=1, description="the flows of people into the beds")
     detained_file: DetainedFileField | None = Field(
         default=None, exclude_if=left_out_unused(), description="a CSV file of the people detained at "
         "day 0 (relative to this file): columns stream, origin (empty: unknown), admitted (a date) or days_detained")
@@ -141,8 +148,25 @@ class Scenario(Strict):
         return stream.max_detention if stream.max_detention is not None else self.max_detention
 
     def capacity_steps(self) -> list[tuple[float, int]]:
-        """(day, beds) from day 0 on, in time order."""
+        """(day, beds) from day 0 on, in time order; with centres, the beds are their usable places together
+        (`centre_steps`)."""
+        if self.centres is not None:
+            return [(day, sum(usable for _, usable in centres)) for day, centres in self.centre_steps()]
+        assert self.capacity is not None  # one of the two (checks)
         return [(0.0, self.capacity.beds)] + [(self.day(c.at), c.beds) for c in self.capacity.changes]
+
+    @property
+    def beds(self) -> int:
+        """The beds at day 0: the capacity's, or the centres' usable places together."""
+        return self.capacity_steps()[0][1]
+
+    def centre_steps(self) -> list[tuple[float, list[tuple[int, int]]]]:
+        """With centres: (day, [(nominal places, usable places) of each centre]) at day 0 and at each day on
+        which some centre changes, in time order (the changes of one day together)."""
+        steps = [centre.steps(self.day) for centre in self.centres or []]
+        days = sorted({day for centre in steps for day, _, _ in centre})
+        return [(day, [next((places, usable) for at, places, usable in reversed(centre) if at <= day)
+                       for centre in steps]) for day in days]
 
     def cost_steps(self) -> list[tuple[float, float]]:
         """(day, cost per bed-day) from day 0 on, with its dated changes (`parameter_changes`); none without

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from sim.scenario.centres import PeopleKey, PlacementKey
 from sim.scenario.distributions import Distribution
 from sim.scenario.durations import PositiveDays
 from sim.scenario.keys import At, PartName, Probability, Rate, Strict, arrivals_at_most, left_out_unused
@@ -83,6 +84,7 @@ class Origin(Strict):
     time_to_return: Distribution = Field(description="the time from admission to the return, when it succeeds")
     refuses_boarding: RefusesBoardingKey = Field(default=0.0, exclude_if=left_out_unused(0.0))
     attempts: OriginAttemptsKey = Field(default=None, exclude_if=left_out_unused())
+    people: PeopleKey = Field(default=None, exclude_if=left_out_unused())
 
 
 class Stream(Strict):
@@ -118,6 +120,8 @@ class Stream(Strict):
                                                                             "probability and time; none: never")
     legal_clock: LegalClockKey = Field(default=None, exclude_if=left_out_unused())
     attempts: AttemptsKey = Field(default=1, exclude_if=left_out_unused(1))
+    people: PeopleKey = Field(default=None, exclude_if=left_out_unused())
+    placement: PlacementKey = Field(default=None, exclude_if=left_out_unused())
     origins: list[Origin] = Field(min_length=1, description="the groups of countries of origin, with their "
                                                             "shares, return probabilities and times to return")
     detained_at_start: DetainedAtStart | None = Field(

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from sim import metrics
 from sim.analysis.results import Results
 from sim.analysis.stats import summarise
+from sim.errors import CapsimError
 from sim.execution.lanes import executor_for
 from sim.execution.runner import run_many
 from sim.metrics import NAMES as METRIC_NAMES
 from sim.scenario import Scenario, scenario_from_data
+from sim.scenario.schema import Capacity
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(<=|>=)\s*([0-9.eE+-]+)\s*$")
 
@@ -133,11 +135,21 @@ def shifted(beds: int, shift: int) -> int:
     return max(0, beds + shift)
 
 
+def one_pool(scenario: Scenario) -> Capacity:
+    """The scenario's one pool of beds, which size searches; a scenario with centres has none."""
+    if scenario.capacity is None:
+        raise CapsimError(f"{scenario.name}: capsim size searches the beds of one pool (capacity.beds), and this "
+                          "scenario has centres: try a centre's usable places with capsim sweep --set "
+                          "centres.NAME.usable=N,N,...")
+    return scenario.capacity
+
+
 def capacity_plan(scenario: Scenario, beds: int) -> list[PlanStep]:
     """The capacity plan of `scenario` with `beds` beds at day 0: every step moved by the same number of beds."""
-    shift = beds - scenario.capacity.beds
-    steps = [(0.0, None, scenario.capacity.beds)] + [(scenario.day(c.at), c.name, c.beds)
-                                                       for c in scenario.capacity.changes]
+    capacity = one_pool(scenario)
+    shift = beds - capacity.beds
+    steps: list[tuple[float, str | None, int]] = [(0.0, None, capacity.beds)] + [
+        (scenario.day(c.at), c.name, c.beds) for c in capacity.changes]
     start = scenario.start
     return [PlanStep(day, start + dt.timedelta(days=math.floor(day)) if start else None, name, written,
                      shifted(written, shift)) for day, name, written in steps]
@@ -173,7 +185,7 @@ def with_beds(scenario: Scenario, beds: int) -> Scenario:
     """The scenario with `beds` beds at day 0; later capacity changes keep their
     size (each moves by the same number of beds, never below zero)."""
     data = scenario.normalised()
-    shift = beds - scenario.capacity.beds
+    shift = beds - one_pool(scenario).beds
     data["capacity"]["beds"] = beds
     for change in data["capacity"]["changes"]:
         change["beds"] = shifted(change["beds"], shift)
@@ -192,6 +204,7 @@ def size(scenario: Scenario, targets: Sequence[Target], *, min_beds: int = 1, ma
     neighbouring counts differ only by the beds. Assumes the targets become
     easier as beds are added.
     """
+    one_pool(scenario)
     with executor_for(jobs, scheduler) as workers:
         sizing = _search_beds(scenario, list(targets), min_beds, max_beds, replications, seed, workers)
     if sizing.answer is not None:
@@ -220,8 +233,8 @@ def _search_beds(scenario, targets, min_beds, max_beds, replications, seed, work
     if analytic.covered and analytic.offered_load is not None and blocking_targets:
         start = max(min_beds, smallest_beds(analytic.offered_load, min(blocking_targets)))
     if max_beds is None:
-        load = analytic.offered_load or scenario.capacity.beds
-        max_beds = max(4 * scenario.capacity.beds, 4 * math.ceil(load), min_beds + 1, (start or 0) * 2)
+        load = analytic.offered_load or scenario.beds
+        max_beds = max(4 * scenario.beds, 4 * math.ceil(load), min_beds + 1, (start or 0) * 2)
 
     # Bracket: the largest known-bad count below the smallest known-good count.
     if start is not None and start <= max_beds:
@@ -254,7 +267,7 @@ def _search_beds(scenario, targets, min_beds, max_beds, replications, seed, work
             high = middle
         else:
             low = middle
-    if scenario.capacity.changes:  # the answer is a plan: its first step, not the total
+    if len(scenario.capacity_steps()) > 1:  # the answer is a plan: its first step, not the total
         return Sizing(list(targets), trials, high, start, f"the plan with {high} beds at the start meets every "
                                                           f"target with 95% confidence; with {high - 1} it does not")
     return Sizing(list(targets), trials, high, start,

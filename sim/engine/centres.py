@@ -1,0 +1,272 @@
+"""One replication with the beds split into centres: each person placed in a centre that accepts them.
+
+A person (of a kind: sex and category, engine/kinds.py) tries the centres of
+their stream's placement that accept them, then every other centre that
+accepts them, in the scenario's order, and is admitted into the first with a
+free usable place; else they wait or are turned away, as the stream says. A
+centre's cut never evicts anyone: it admits no one until its occupancy falls
+below its usable places. The stay's code carries its centre (see
+engine/people.py, SCREENED_OUT), so a departure frees the right place.
+
+Everything else (arrivals, waiting lists, the window, the system's and the
+streams' metrics) is the one-pool replication's (pool.py), so that a single
+centre that accepts everyone gives the same results, byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappop
+
+import numpy as np
+
+from sim.engine.kinds import Kinds
+from sim.engine.monitors import OccupancyMonitor
+from sim.engine.pool import Replication, RepResult
+from sim.engine.streams import StreamState
+from sim.metrics import CENTRE_OCCUPANCY, ratio
+from sim.scenario import Scenario
+from sim.scenario.centres import DIMENSIONS
+
+
+class CentresReplication(Replication):
+    """The one-pool replication (pool.Replication) with centres: per-centre places, occupancy and placement."""
+
+    def __init__(self, scenario: Scenario, seed: np.random.SeedSequence):
+        self.kinds = kinds = Kinds(scenario)
+        centres = scenario.centres or []
+        self.centre_names = [centre.name for centre in centres]
+        super().__init__(scenario, seed)
+        self.capacity = math.inf  # admissions are per centre (`_free_centre`); the system is full when all are
+        steps = scenario.centre_steps()
+        self.changes_at = dict(steps)
+        self.nominal = [nominal for nominal, _ in steps[0][1]]
+        self.usable = [usable for _, usable in steps[0][1]]
+        self.used = [0] * len(centres)
+        most = [max(max(place) for place in places) for places in zip(*(found for _, found in steps))]
+        self.centre_occupancy = [OccupancyMonitor(most[c] + 1, limit=self.usable[c]) for c in range(len(centres))]
+        self.centre_daily: list[list[int]] = [[] for _ in centres]
+        accepting = [tuple(c for c, centre in enumerate(centres) if centre.takes(*kinds.of(kind)))
+                     for kind in range(kinds.count)]
+        self.order = {state: [_placement(state.stream.placement or [], self.centre_names, accepting[kind])
+                              for kind in range(kinds.count)] for state in self.streams}
+        """Per stream and kind: the centres a person tries, in order."""
+        self.groups = [(dimension, value) for dimension in kinds.described() for value in kinds.values[dimension]]
+        """Per dimension (sex, category) and value, in this order: the people reported together."""
+        self.sets = accepting + [tuple(c for c, centre in enumerate(centres)
+                                       if getattr(centre.accepts, dimension) is None
+                                       or value in getattr(centre.accepts, dimension))
+                                 for dimension, value in self.groups]
+        """The centres a kind's people (then a group's) may use: they find no place while all are full."""
+        self.time_blocked = [0.0] * len(self.sets)
+        levels = len(self.occupancy.time_at)
+        self.group_occupancy = [OccupancyMonitor(levels) for _ in self.groups]
+        self.monitors_of_kind = [[self.group_occupancy[g] for g, (dimension, value) in enumerate(self.groups)
+                                  if kinds.of(kind)[DIMENSIONS.index(dimension)] == value]
+                                 for kind in range(kinds.count)]
+        self.requests = [0] * kinds.count
+        self.no_place = [0] * kinds.count
+        self.at_window_start = ([0] * kinds.count, [0] * kinds.count)
+        self.restricted = any(len(found) < len(centres) for found in accepting)
+        """Some people may not use every centre: a stream's share of time full is then its kinds'."""
+        self.chosen = 0
+        """The centre found for the person about to be admitted (`_has_bed`, `_admit_waiting`)."""
+
+    def _codes(self, _stream) -> int:
+        return self.kinds.count * len(self.centre_names)
+
+    def _midnight(self) -> None:
+        super()._midnight()
+        for daily, used in zip(self.centre_daily, self.used):
+            daily.append(used)
+
+    # --- placement ------------------------------------------------------------------
+
+    def _free_centre(self, state: StreamState, kind: int) -> int | None:
+        """The first centre with a free usable place that a person of `kind` of `state` tries, or None."""
+        used, usable = self.used, self.usable
+        for c in self.order[state][kind]:
+            if used[c] < usable[c]:
+                return c
+        return None
+
+    def _has_bed(self, state: StreamState, fate: int) -> bool:
+        """On arrival: counts the request of the person's kind, and whether they found no place."""
+        kind = fate // state.per_code
+        self.requests[kind] += 1
+        found = self._free_centre(state, kind)
+        if found is None:
+            self.no_place[kind] += 1
+            return False
+        self.chosen = found
+        return True
+
+    def _admit(self, now: float, state: StreamState, stay: float, stay_bin: int, fate: int,
+               waited: float) -> None:
+        c = self.chosen
+        used = self.used[c] + 1
+        if used == self.usable[c]:  # the centre becomes full: the interval that ends now, as it was
+            self._track_blocking(now)
+        self.used[c] = used
+        self.centre_occupancy[c].change(now, used)
+        if used > self.usable[c]:
+            self.violations["over_capacity"] += 1
+        for monitor in self.monitors_of_kind[fate // state.per_code]:
+            monitor.change(now, monitor.level + 1)
+        super()._admit(now, state, stay, stay_bin, fate + c * self.kinds.count * state.per_code, waited)
+
+    def _depart_until(self, now: float) -> None:
+        """Apply every departure due at or before `now`, each at its own time, freeing its centre's place."""
+        departures = self.departures
+        system = self.occupancy
+        kinds = self.kinds.count
+        while departures and departures[0][0] <= now:
+            day, _, state, code, stay, stay_bin = heappop(departures)
+            c, kind = divmod(code // state.per_code, kinds)
+            used = self.used[c]
+            if used == self.usable[c]:  # the centre stops being full
+                self._track_blocking(day)
+            self.used[c] = used - 1
+            self.centre_occupancy[c].change(day, used - 1)
+            for monitor in self.monitors_of_kind[kind]:
+                monitor.change(day, monitor.level - 1)
+            self.shared_used -= 1
+            self.occupied -= 1
+            system.change(day, self.occupied)
+            state.occupancy.change(day, state.occupancy.level - 1)
+            state.ended[code] += 1
+            state.stays.add(stay, stay_bin)
+            if self.waiting:
+                self._admit_waiting(day)
+
+    def _admit_waiting(self, now: float) -> None:
+        """Give free places to the waiting list: of those a free place accepts, by priority, then arrival order;
+        those whose maximum wait ran out before `now` leave the list first."""
+        while any(u < s for u, s in zip(self.used, self.usable)):
+            chosen: tuple[StreamState, int, int] | None = None
+            for state in self.waiting_streams:
+                queue = state.queue
+                while queue and queue[0][1] <= now:
+                    arrived, gave_up = queue.popleft()[:2]
+                    self._give_up(state, arrived, gave_up)
+                for position, entry in enumerate(queue):
+                    if chosen is not None and (state.priority, entry[0]) >= (chosen[0].priority,
+                                                                             chosen[0].queue[chosen[1]][0]):
+                        break
+                    found = self._free_centre(state, entry[4] // state.per_code) if entry[1] > now else None
+                    if found is not None:
+                        chosen = (state, position, found)
+                        break
+            if chosen is None:
+                return
+            state, position, self.chosen = chosen
+            arrived, _, stay, stay_bin, fate = state.queue[position]
+            del state.queue[position]
+            self.waiting -= 1
+            state.counts.admitted_after_waiting += 1
+            self._admit(now, state, stay, stay_bin, fate, now - arrived)
+
+    def _set_capacity(self, beds: int, _event: object = None) -> None:
+        now = self.env.now
+        self._up_to(now)
+        for c, (nominal, usable) in enumerate(self.changes_at[now]):
+            self.nominal[c], self.usable[c] = nominal, usable
+            self.centre_occupancy[c].set_limit(now, usable)
+        self.occupancy.set_limit(now, beds)
+        if self.waiting:
+            self._admit_waiting(now)
+
+    def _track_blocking(self, now: float) -> None:
+        """Accumulate the time in which each kind's (then each group's) centres are all full."""
+        elapsed = now - self.blocking_since
+        self.blocking_since = now
+        if elapsed > 0:
+            full = [u >= s for u, s in zip(self.used, self.usable)]
+            for j, members in enumerate(self.sets):
+                if all(full[c] for c in members):
+                    self.time_blocked[j] += elapsed
+
+    # --- the measured window -------------------------------------------------------------
+
+    def _start_window(self) -> None:
+        super()._start_window()
+        now = self.env.now
+        for monitor in self.centre_occupancy + self.group_occupancy:
+            monitor.reset(now)
+        self.time_blocked = [0.0] * len(self.sets)
+        self.at_window_start = (list(self.requests), list(self.no_place))
+
+    def _finish(self, end: float) -> RepResult:
+        result = super()._finish(end)
+        span = end - self.window_start
+        for monitor in self.centre_occupancy + self.group_occupancy:
+            monitor.close(end)
+        kinds, centres = self.kinds.count, len(self.centre_names)
+        admitted = np.zeros((centres, kinds))
+        for state in self.streams:
+            counts = np.subtract(state.admitted_fates, state.at_window_start.admitted_fates)
+            admitted += counts.reshape(centres, kinds, state.per_code).sum(axis=2)
+        places = _time_averages(self.scenario.centre_steps(), self.window_start, end)
+        for c, name in enumerate(self.centre_names):
+            figures = self.centre_occupancy[c].metrics()
+            result.centres[name] = {metric: figures[metric] for metric in CENTRE_OCCUPANCY} | {
+                "admitted": float(admitted[c].sum()), "places_nominal": places[c][0], "places_usable": places[c][1]}
+        requests = np.subtract(self.requests, self.at_window_start[0])
+        no_place = np.subtract(self.no_place, self.at_window_start[1])
+        for g, (dimension, value) in enumerate(self.groups):
+            members = [kind for kind in range(kinds) if self.kinds.of(kind)[DIMENSIONS.index(dimension)] == value]
+            figures = self.group_occupancy[g].metrics()
+            asked, none = float(requests[members].sum()), float(no_place[members].sum())
+            occupancy = {metric: figures[metric] for metric in CENTRE_OCCUPANCY if metric != "probability_full"}
+            result.groups.setdefault(dimension, {})[str(value)] = occupancy | {
+                "detention_requests": asked, "found_no_place": none, "share_found_no_place": ratio(none, asked),
+                "admitted": float(admitted[:, members].sum()),
+                "probability_full": _share(self.time_blocked[kinds + g], span),
+                "places_usable": float(sum(places[c][1] for c in self.sets[kinds + g]))}
+        if self.restricted:
+            for state in self.streams:
+                result.streams[state.stream.name]["probability_full"] = sum(
+                    share * _share(self.time_blocked[kind], span) for kind, share in self._kind_shares(state))
+        result.centre_daily = np.asarray(self.centre_daily, dtype=np.int32)
+        return result
+
+    def _kind_shares(self, state: StreamState) -> list[tuple[int, float]]:
+        """The share of each kind among the stream's people (at day 0's shares)."""
+        stream = state.stream
+        shares = [0.0] * self.kinds.count
+        for origin in stream.origins:
+            people = [origin.people or stream.people, stream.people]
+            for kind in range(self.kinds.count):
+                share = origin.share
+                for dimension, value in zip(DIMENSIONS, self.kinds.of(kind)):
+                    if value is not None:
+                        found = next(getattr(p, dimension) for p in people if p and getattr(p, dimension))
+                        share *= found.get(value, 0.0)
+                shares[kind] += share
+        return list(enumerate(shares))
+
+
+def _placement(preferred: list[str], names: list[str], accepting: tuple[int, ...]) -> tuple[int, ...]:
+    """The centres a person tries: the preferred ones that accept them, then the others that do, in order."""
+    first = tuple(c for c in (names.index(name) for name in preferred) if c in accepting)
+    return first + tuple(c for c in accepting if c not in first)
+
+
+def _share(time: float, span: float) -> float:
+    """A time as a share of the window (a sum of intervals within it: only rounding can take it past)."""
+    return min(time, span) / span if span > 0 else math.nan
+
+
+def _time_averages(steps: list[tuple[float, list[tuple[int, int]]]], start: float, end: float
+                   ) -> list[tuple[float, float]]:
+    """Each centre's nominal and usable places, averaged over the time from `start` to `end`."""
+    totals = np.zeros((len(steps[0][1]), 2))
+    for k, (day, places) in enumerate(steps):
+        until = steps[k + 1][0] if k + 1 < len(steps) else math.inf
+        overlap = min(until, end) - max(day, start)
+        if overlap > 0:
+            totals += overlap * np.asarray(places, dtype=float)
+    if end <= start:
+        return [(float(nominal), float(usable)) for nominal, usable in
+                next(places for day, places in reversed(steps) if day <= start)]
+    return [(float(nominal), float(usable)) for nominal, usable in totals / (end - start)]
