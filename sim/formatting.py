@@ -62,6 +62,13 @@ def for_people(value) -> str:
     return f"{value:.{decimals}f}"
 
 
+def places(value) -> str:
+    """A number of places or beds: whole when it is whole (120, not 120.0), else as for_people."""
+    if finite(value) and float(value).is_integer():
+        return f"{float(value):,.0f}"
+    return for_people(value)
+
+
 def interval(low, high) -> str:
     """A confidence interval for people: [low, high], or the missing mark."""
     if not (finite(low) and finite(high)):

@@ -152,7 +152,9 @@ CENTRE_METRICS: tuple[str, ...] = tuple(sorted(CENTRE_OCCUPANCY + ("admitted", "
 GROUP_METRICS: tuple[str, ...] = tuple(sorted(CENTRE_OCCUPANCY + (
     "admitted", "detention_requests", "found_no_place", "share_found_no_place", "places_usable")))
 """What a scenario with centres reports for the people of each sex and of each category (probability_full:
-the share of time in which every centre that accepts them is full)."""
+the share of time in which a person of the group, of its mix of kinds (sex and category) among its requests,
+would find every centre that accepts them full; places_usable: the usable places of the centres that accept
+some of them)."""
 NAMES: tuple[str, ...] = tuple(sorted(metric.name for metric in REGISTRY
                                       if not metric.by_period_only and metric.name not in LEGAL_CLOCK
                                       and metric.name not in ("released_for_room", "found_no_place",

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from sim import metrics
-from sim.formatting import for_people, interval, percent, stat_interval
+from sim.formatting import for_people, interval, percent, places, stat_interval
 
 
 def headline_table(results) -> str:
@@ -36,7 +36,46 @@ def headline_table(results) -> str:
             for name, stream in summary["streams"].items():
                 values = [stream[m]["mean"] if scale is None else a_year(stream[m]["mean"], scale) for m in columns]
                 lines.append(f"  {name:<30} " + "  ".join(f"{for_people(v):>10}" for v in values))
+    if "centres" in summary:
+        lines += centres_lines(summary)
     return "\n".join(lines)
+
+
+def centres_lines(summary: dict) -> list[str]:
+    """With centres: each centre's places and occupancy (against its usable places), then the people of each
+    sex and category: how many found no place of their kind, and how often every place open to them was taken."""
+    from sim.report.reading import a_year
+
+    window = summary["horizon_days"]
+    lines = ["", "per centre, means over the replications (full: every usable place taken):",
+             f"  {'centre':<22} {'places':>7} {'usable':>7} {'in use':>8} {'95% interval':>18} {'p95':>6} "
+             f"{'time full':>10} {'admitted a year':>16}"]
+    for name, centre in summary["centres"].items():
+        lines.append(f"  {name:<22} {places(centre['places_nominal']['mean']):>7} "
+                     f"{places(centre['places_usable']['mean']):>7} {for_people(centre['occupancy_mean']['mean']):>8} "
+                     f"{stat_interval(centre['occupancy_mean']):>18} {places(centre['occupancy_p95']['mean']):>6} "
+                     f"{percent(centre['probability_full']['mean']):>10} "
+                     f"{for_people(a_year(centre['admitted']['mean'], window)):>16}")
+    lines += ["", "per sex and category, means over the replications (no place: every usable place open to them "
+                  "taken):",
+              f"  {'people':<22} {'usable':>7} {'in use':>8} {'requests a year':>16} {'found no place':>15} "
+              f"{'95% interval':>18} {'time no place':>14}"]
+    for dimension, groups in summary["groups"].items():
+        for value, group in groups.items():
+            lines.append(f"  {dimension + ' ' + value:<22} {places(group['places_usable']['mean']):>7} "
+                         f"{for_people(group['occupancy_mean']['mean']):>8} "
+                         f"{for_people(a_year(group['detention_requests']['mean'], window)):>16} "
+                         f"{percent(group['share_found_no_place']['mean']):>15} "
+                         f"{_percent_interval(group['share_found_no_place']):>18} "
+                         f"{percent(group['probability_full']['mean']):>14}")
+    return lines
+
+
+def _percent_interval(stat: dict) -> str:
+    """A share's 95% interval in percent."""
+    if stat.get("ci95_low") is None:
+        return "-"
+    return f"[{percent(stat['ci95_low'])}, {percent(stat['ci95_high'])}]"
 
 
 PERIOD_COLUMNS = {"occupancy_p95": "p95 in use", "probability_full": "time full", "admitted": "admitted",

@@ -53,20 +53,19 @@ class CentresReplication(Replication):
         """Per stream and kind: the centres a person tries, in order."""
         self.groups = [(dimension, value) for dimension in kinds.described() for value in kinds.values[dimension]]
         """Per dimension (sex, category) and value, in this order: the people reported together."""
-        self.sets = accepting + [tuple(c for c, centre in enumerate(centres)
-                                       if getattr(centre.accepts, dimension) is None
-                                       or value in getattr(centre.accepts, dimension))
-                                 for dimension, value in self.groups]
-        """The centres a kind's people (then a group's) may use: they find no place while all are full."""
+        self.sets = accepting
+        """The centres each kind's people may use: they find no place while all are full."""
         self.time_blocked = [0.0] * len(self.sets)
         levels = len(self.occupancy.time_at)
         self.group_occupancy = [OccupancyMonitor(levels) for _ in self.groups]
         self.monitors_of_kind = [[self.group_occupancy[g] for g, (dimension, value) in enumerate(self.groups)
                                   if kinds.of(kind)[DIMENSIONS.index(dimension)] == value]
                                  for kind in range(kinds.count)]
-        self.requests = [0] * kinds.count
-        self.no_place = [0] * kinds.count
-        self.at_window_start = ([0] * kinds.count, [0] * kinds.count)
+        self.requests = {state: [0] * kinds.count for state in self.streams}
+        """Per stream and kind: the detention requests so far."""
+        self.no_place = {state: [0] * kinds.count for state in self.streams}
+        """Per stream and kind: the requests that found no place so far."""
+        self.at_window_start = (self._counts(self.requests), self._counts(self.no_place))
         self.restricted = any(len(found) < len(centres) for found in accepting)
         """Some people may not use every centre: a stream's share of time full is then its kinds'."""
         self.chosen = 0
@@ -93,10 +92,10 @@ class CentresReplication(Replication):
     def _has_bed(self, state: StreamState, fate: int) -> bool:
         """On arrival: counts the request of the person's kind, and whether they found no place."""
         kind = fate // state.per_code
-        self.requests[kind] += 1
+        self.requests[state][kind] += 1
         found = self._free_centre(state, kind)
         if found is None:
-            self.no_place[kind] += 1
+            self.no_place[state][kind] += 1
             return False
         self.chosen = found
         return True
@@ -194,7 +193,7 @@ class CentresReplication(Replication):
         for monitor in self.centre_occupancy + self.group_occupancy:
             monitor.reset(now)
         self.time_blocked = [0.0] * len(self.sets)
-        self.at_window_start = (list(self.requests), list(self.no_place))
+        self.at_window_start = (self._counts(self.requests), self._counts(self.no_place))
 
     def _finish(self, end: float) -> RepResult:
         result = super()._finish(end)
@@ -211,8 +210,10 @@ class CentresReplication(Replication):
             figures = self.centre_occupancy[c].metrics()
             result.centres[name] = {metric: figures[metric] for metric in CENTRE_OCCUPANCY} | {
                 "admitted": float(admitted[c].sum()), "places_nominal": places[c][0], "places_usable": places[c][1]}
-        requests = np.subtract(self.requests, self.at_window_start[0])
-        no_place = np.subtract(self.no_place, self.at_window_start[1])
+        by_stream = self._counts(self.requests) - self.at_window_start[0]  # streams x kinds, in the window
+        requests = by_stream.sum(axis=0)
+        no_place = (self._counts(self.no_place) - self.at_window_start[1]).sum(axis=0)
+        time_no_place = np.array([_share(time, span) for time in self.time_blocked])
         for g, (dimension, value) in enumerate(self.groups):
             members = [kind for kind in range(kinds) if self.kinds.of(kind)[DIMENSIONS.index(dimension)] == value]
             figures = self.group_occupancy[g].metrics()
@@ -221,29 +222,18 @@ class CentresReplication(Replication):
             result.groups.setdefault(dimension, {})[str(value)] = occupancy | {
                 "detention_requests": asked, "found_no_place": none, "share_found_no_place": ratio(none, asked),
                 "admitted": float(admitted[:, members].sum()),
-                "probability_full": _share(self.time_blocked[kinds + g], span),
-                "places_usable": float(sum(places[c][1] for c in self.sets[kinds + g]))}
-        if self.restricted:
-            for state in self.streams:
-                result.streams[state.stream.name]["probability_full"] = sum(
-                    share * _share(self.time_blocked[kind], span) for kind, share in self._kind_shares(state))
+                "probability_full": ratio(float(requests[members] @ time_no_place[members]), asked),
+                "places_usable": float(sum(places[c][1] for c in set().union(*(self.sets[k] for k in members))))}
+        if self.restricted:  # the share of time a request of the stream, of its mix of kinds, finds no place
+            for state, asked in zip(self.streams, by_stream):
+                result.streams[state.stream.name]["probability_full"] = ratio(float(asked @ time_no_place),
+                                                                              float(asked.sum()))
         result.centre_daily = np.asarray(self.centre_daily, dtype=np.int32)
         return result
 
-    def _kind_shares(self, state: StreamState) -> list[tuple[int, float]]:
-        """The share of each kind among the stream's people (at day 0's shares)."""
-        stream = state.stream
-        shares = [0.0] * self.kinds.count
-        for origin in stream.origins:
-            people = [origin.people or stream.people, stream.people]
-            for kind in range(self.kinds.count):
-                share = origin.share
-                for dimension, value in zip(DIMENSIONS, self.kinds.of(kind)):
-                    if value is not None:
-                        found = next(getattr(p, dimension) for p in people if p and getattr(p, dimension))
-                        share *= found.get(value, 0.0)
-                shares[kind] += share
-        return list(enumerate(shares))
+    def _counts(self, per_stream: dict[StreamState, list[int]]) -> np.ndarray:
+        """Counts per stream and kind, as an array (streams x kinds)."""
+        return np.array([per_stream[state] for state in self.streams], dtype=np.int64)
 
 
 def _placement(preferred: list[str], names: list[str], accepting: tuple[int, ...]) -> tuple[int, ...]:

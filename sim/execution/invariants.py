@@ -38,6 +38,22 @@ def _not_numbers(m: dict[str, float]) -> list[str]:
     return broken
 
 
+def _centre_books(rep: RepResult) -> list[str]:
+    """With centres: the centres' admissions are the system's, and each sex's and each category's requests and
+    admissions add up to the system's."""
+    if not rep.centres:
+        return []
+    problems = []
+    totals = [("centres", "admitted", sum(m["admitted"] for m in rep.centres.values()))]
+    for dimension, groups in rep.groups.items():
+        totals += [(dimension, name, sum(m[name] for m in groups.values()))
+                   for name in ("admitted", "detention_requests")]
+    for where, name, total in totals:
+        if total != rep.metrics[name]:
+            problems.append(f"{where}: {name} add up to {total:g}, the system's is {rep.metrics[name]:g}")
+    return problems
+
+
 def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed: int) -> None:
     """Conservation, capacity, maximum detention and finite numbers, checked on every replication."""
     problems = [f"{name}: {value}" for name, value in rep.checks.items() if value]
@@ -71,6 +87,7 @@ def check_invariants(scenario: Scenario, rep: RepResult, replication: int, seed:
                             f"+ still waiting ({settled:g})")
         if m["arrivals"] != m["screened_out"] + m["detention_requests"]:
             problems.append(f"{where}: arrivals != screened out + detention requests")
+    problems += _centre_books(rep)
     if problems:
         raise InvariantViolation(
             f"replication {replication} (seed {seed}) broke the model's invariants: " + "; ".join(problems)

@@ -32,8 +32,8 @@ from sim.errors import CheckInputError, DamagedResults
 
 DATA_FILES = ("summary.json", "replications.csv", "occupancy.csv", "occupancy_distribution.csv", "stays.csv",
               "scenario.yaml")
-OPTIONAL_DATA_FILES = ("periods.csv",)
-"""Data files that only some runs write (a run with periods): compared when either folder has one."""
+OPTIONAL_DATA_FILES = ("periods.csv", "centres.csv")
+"""Data files that only some runs write (a run with periods, with centres): compared when either folder has one."""
 
 
 @dataclass
