@@ -169,8 +169,10 @@ class CentresReplication(Replication):
         now = self.env.now
         self._up_to(now)
         for c, (nominal, usable) in enumerate(self.changes_at[now]):
-            self.nominal[c], self.usable[c] = nominal, usable
-            self.centre_occupancy[c].set_limit(now, usable)
+            self.nominal[c] = nominal
+            if usable != self.usable[c]:  # the others' books are left as they are (same bytes as without it)
+                self.usable[c] = usable
+                self.centre_occupancy[c].set_limit(now, usable)
         self.occupancy.set_limit(now, beds)
         if self.waiting:
             self._admit_waiting(now)

@@ -64,6 +64,34 @@ def defined_mean(values: Sequence[float]) -> float:
     return float(np.mean(defined)) if defined else math.nan
 
 
+CENTRE_COMPARED = ("occupancy_mean", "probability_full")
+"""What a comparison of two runs with centres pairs for each centre they share."""
+GROUP_COMPARED = ("share_found_no_place", "occupancy_mean")
+"""What it pairs for the people of each sex and category both describe."""
+
+
+def centre_differences(base: Results, alt: Results) -> list[Difference]:
+    """ALT - BASE per centre (`centre.NAME.METRIC`) and per sex and category (`sex.VALUE.METRIC`), over paired
+    replications, for the centres and groups both runs have."""
+    found = []
+    for centre in (name for name in alt.centre_names if name in base.centre_names):
+        for metric in CENTRE_COMPARED:
+            found.append(_difference(alt.scenario.name, f"centre.{centre}.{metric}",
+                                     base.centre_values(centre, metric), alt.centre_values(centre, metric)))
+    for dimension, values in alt.group_names.items():
+        for value in (v for v in values if v in base.group_names.get(dimension, [])):
+            for metric in GROUP_COMPARED:
+                found.append(_difference(alt.scenario.name, f"{dimension}.{value}.{metric}",
+                                         base.group_values(dimension, value, metric),
+                                         alt.group_values(dimension, value, metric)))
+    return found
+
+
+def _difference(scenario: str, label: str, base: Sequence[float], alt: Sequence[float]) -> Difference:
+    difference, low, high = paired_difference(base, alt)
+    return Difference(scenario, label, defined_mean(base), defined_mean(alt), difference, low, high)
+
+
 def compare(base: Scenario, alternatives: Sequence[Scenario], *, replications: int | None = None,
             seed: int | None = None, jobs: int = 1, scheduler: str | None = None) -> Comparison:
     """Run BASE and every ALT with common random numbers and pair their replications."""
@@ -84,9 +112,7 @@ def compare(base: Scenario, alternatives: Sequence[Scenario], *, replications: i
         for metric, stream in columns:
             if metric not in alt.metric_names:
                 continue
-            base_values, alt_values = base_results.values(metric, stream), alt.values(metric, stream)
-            difference, low, high = paired_difference(base_values, alt_values)
             label = metric if stream is None else f"{stream}.{metric}"
-            differences.append(Difference(alt.scenario.name, label, defined_mean(base_values), defined_mean(alt_values),
-                                          difference, low, high))
+            differences.append(_difference(alt.scenario.name, label, base_results.values(metric, stream),
+                                           alt.values(metric, stream)))
     return Comparison(base_results, alt_results, differences, notes)
