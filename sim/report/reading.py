@@ -74,8 +74,13 @@ def windows_note(windows: Mapping[str, float | None]) -> str:
 
 
 def origin_columns(rows: list[dict[str, str]]) -> dict[str, list[float]]:
-    """The outcomes per origin group in replications.csv, by STREAM.ORIGIN.METRIC, each over replications."""
-    names = [c for c in (rows[0] if rows else {}) if c.count(".") == 2 and not c.startswith("input.")]
+    """The outcomes per origin group in replications.csv, by STREAM.ORIGIN.METRIC, each over replications.
+
+    Only the columns of a stream (one with STREAM.METRIC columns): a run with centres also has
+    centre.CENTRE.METRIC and SEX.VALUE.METRIC columns (`sim.metrics.CENTRE_METRICS`, `GROUP_METRICS`)."""
+    header = list(rows[0]) if rows else []
+    streams = {c.partition(".")[0] for c in header if c.count(".") == 1 and not c.startswith("input.")}
+    names = [c for c in header if c.count(".") == 2 and c.partition(".")[0] in streams]
     return {name: [to_float(row[name]) for row in rows] for name in names}
 
 
@@ -182,6 +187,35 @@ class CapacityStep(NamedTuple):
         return step_label(self.name, self.day)
 
 
+class CentreDays(NamedTuple):
+    """One centre's days in centres.csv, in order: the places in force and the beds in use across replications."""
+
+    x: list
+    """Each day's date (a scenario with a start), else its day number."""
+    warmup: list[bool]
+    places: list[float]
+    """The nominal places in force."""
+    usable: list[float]
+    mean: list[float]
+    low: list[float]
+    """The 5th percentile across replications."""
+    high: list[float]
+    """The 95th percentile across replications."""
+
+
+def centre_days(rows: Sequence[Mapping[str, str]]) -> dict[str, CentreDays]:
+    """centres.csv's rows by centre, in the order the file first names them."""
+    found: dict[str, CentreDays] = {}
+    for row in rows:
+        days = found.setdefault(row["centre"], CentreDays([], [], [], [], [], [], []))
+        days.x.append(dt.date.fromisoformat(row["date"]) if row.get("date") else float(row["day"]))
+        days.warmup.append(row.get("window") == "warmup")
+        for values, column in ((days.places, "places"), (days.usable, "usable"), (days.mean, "occupancy_mean"),
+                               (days.low, "occupancy_p05"), (days.high, "occupancy_p95")):
+            values.append(to_float(row.get(column)))
+    return found
+
+
 def as_duration(days) -> str:
     """A duration of scenario.yaml (days) in the unit a planner wrote it in: '5 months', '2 weeks', '30 days'.
 
@@ -212,6 +246,8 @@ class RunFolder:
         self.replications = read_csv(folder / "replications.csv")
         self.periods = read_csv(folder / "periods.csv")
         """Each period's figures (a run with periods), else none."""
+        self.centres = read_csv(folder / "centres.csv")
+        """Each day's places and beds in use of each centre (a run with centres), else none."""
         self.start = _date(self.scenario.get("start"))
 
     @property

@@ -132,8 +132,8 @@ def _people_problems(centres: list[dict], streams: list[dict]) -> list[tuple[tup
     for s, stream in enumerate(streams):
         for loc, people in [(("streams", s, "people"), _mapping(stream.get("people")))] + [
                 (("streams", s, "origins", o, "people"), _mapping(_mapping(origin).get("people")))
-                for o, origin in enumerate(_items(stream.get("origins")))]:
-            problems += _unplaced(loc, people, _mapping(stream.get("people")), centres, accepts)
+                for o, origin in enumerate(_items(stream.get("origins"))) if _mapping(origin).get("people")]:
+            problems += _unplaced(loc, people, _mapping(stream.get("people")), accepts)
     return problems
 
 
@@ -142,12 +142,12 @@ def _shares(node, dimension: str) -> dict | None:
     return shares if isinstance(shares, dict) else None
 
 
-def _unplaced(loc: tuple, people: dict, stream_people: dict, centres: list[dict],
-              accepts: list[dict]) -> list[tuple[tuple, str]]:
+def _unplaced(loc: tuple, people: dict, stream_people: dict, accepts: list[dict]) -> list[tuple[tuple, str]]:
     """The people of `people` (a stream's, or an origin group's over its stream's) that no centre accepts."""
     shares = {d: people.get(d) if isinstance(people.get(d), dict) else stream_people.get(d) for d in DIMENSIONS}
     problems: list[tuple[tuple, str]] = []
-    for dimension, values in shares.items():
+    for dimension in DIMENSIONS:
+        values = people.get(dimension)  # the values inherited from the stream are told at the stream
         for value in values if isinstance(values, dict) else {}:
             if not any(a.get(dimension) is None or value in _items(a.get(dimension)) for a in accepts):
                 named = sorted({v for a in accepts for v in _items(a.get(dimension)) if isinstance(v, str)})
