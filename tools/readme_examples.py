@@ -8,7 +8,9 @@ A block in the README looks like
     ```
     <!-- /example -->
 
-so that every output a reader sees was printed by capsim, not typed.
+so that every output a reader sees was printed by capsim, not typed, except
+one thing: the wall time a run reports ("30 replications in 2.1 s"), which
+differs on every run, is shown as "in ... s".
 Run it with `make readme`.
 """
 
@@ -20,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+WALL_TIME = re.compile(r"in \d+(\.\d+)? s;")
+"""The wall time of a run (`capsim run`'s last line), which no two runs share."""
 BLOCK = re.compile(r"(<!-- example: (?P<command>.+?) -->\n)```text\n.*?```\n(<!-- /example -->)", re.S)
 
 
@@ -30,7 +34,7 @@ def run(command: str) -> str:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{command!r} failed ({done.returncode}):\n{done.stderr}")
-    return f"$ {command}\n{done.stdout}"
+    return f"$ {command}\n{WALL_TIME.sub(r'in ... s;', done.stdout)}"
 
 
 def main(path: str = "README.md") -> None:

@@ -22,7 +22,7 @@ def headline_table(results) -> str:
         "",
     ]
     lines.append(f"{'metric':<40} {'mean in the window':>18}  {'95% interval':>25}  {'a year':>10}")
-    for name in metrics.HEADLINE:
+    for name in metrics.HEADLINE + metrics.LEGAL_CLOCK + ("released_for_room",):  # the last two: when reported
         stat = summary["metrics"].get(name)
         if stat is not None and stat["mean"] is not None:
             yearly = f"  {for_people(a_year(stat['mean'], window)):>10}" if metrics.counted_in_window(name) else ""

@@ -94,7 +94,7 @@ def starting_people(scenario: Scenario, stream: Stream, seed: np.random.SeedSequ
 
 
 def occupy_beds(replication, present: dict[str, list[Person]]) -> None:
-    """Put the people `present` (by stream name) in the beds of the model.py replication at day 0, their
+    """Put the people `present` (by stream name) in the beds of the pool.py replication at day 0, their
     departures on its heap: not admitted (not counted as admissions), never evicted above the beds."""
     for state in replication.streams:
         for ahead, fate_code, stay, stay_bin in present[state.stream.name]:
