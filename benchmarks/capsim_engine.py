@@ -55,14 +55,33 @@ streams:
 """
 
 
+CENTRES = (("127bis", 120, "{sex: [men]}"), ("caricole", 114, "{category: [border]}"),
+           ("brugge_men", 80, "{sex: [men]}"), ("brugge_women", 32, "{sex: [women]}"),
+           ("merksplas", 180, "{sex: [men]}"), ("holsbeek", 50, "{sex: [women]}"), ("vottem", 175, "{sex: [men]}"))
+"""Belgium's six closed centres (Brugge as its two wings): their nominal places (751 in all) and whom each
+accepts, which the centres row scales to the reference's beds."""
+
+
+def centres_text(ref: Reference, *, seed: int = 1) -> str:
+    """The reference load in Belgium's six centres instead of one pool: each centre's share of the 751 places
+    of the reference's beds, people 90% men and 15% border cases, border cases trying the airport first."""
+    text = long_run_text(ref, seed=seed)
+    centres = "".join(f"  - {{name: {name}, places: {max(1, round(ref.beds * places / 751))}, accepts: {accepts}}}\n"
+                      for name, places, accepts in CENTRES)
+    text = text.replace(f"capacity:\n  beds: {ref.beds}\n", f"centres:\n{centres}")
+    return text.replace("    when_full: turn_away\n", "    when_full: turn_away\n    placement: [caricole]\n"
+                        "    people: {sex: {men: 0.9, women: 0.1}, category: {territory: 0.85, border: 0.15}}\n")
+
+
 def long_run_text(ref: Reference, *, replications: int = 1, seed: int = 1) -> str:
     """The scenario of one long replication of T = arrivals / rate days, the first 10% a warm-up."""
     return scenario_text(ref, horizon=ref.end - ref.warmup, warmup=ref.warmup, replications=replications, seed=seed)
 
 
-def scenario(ref: Reference, *, replications: int = 1, seed: int = 1) -> sim.Scenario:
-    """`long_run_text`, parsed."""
-    return sim.parse_scenario(long_run_text(ref, replications=replications, seed=seed), "<bench>")
+def scenario(ref: Reference, *, replications: int = 1, seed: int = 1, centres: bool = False) -> sim.Scenario:
+    """`long_run_text` (or, with `centres`, `centres_text`), parsed."""
+    text = centres_text(ref, seed=seed) if centres else long_run_text(ref, replications=replications, seed=seed)
+    return sim.parse_scenario(text, "<bench>")
 
 
 def simulated_arrivals(ref: Reference, metrics: dict) -> int:

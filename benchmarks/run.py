@@ -6,7 +6,7 @@ Each implementation runs in this process, median of 3 runs (Ciw once when a
 run takes more than 5 s), with the same seed each time. The table gives
 arrivals simulated per second, how many times faster heapq and capsim are,
 and the blocking with its 99% batch-means interval against Erlang B. Then
-capsim's scaling rows: time against the horizon and the number of beds, peak
+capsim's scaling rows: time against the horizon, the number of beds and six centres, peak
 memory against the horizon and the number of replications (each in a fresh
 process), and the speed-up of two worker processes (the median ratio of five
 pairs). Every target is printed as PASS or FAIL; the exit status is 1 if any
@@ -44,6 +44,9 @@ TEN_X_BEDS_TIME_PER_ARRIVAL = 1.3
 TEN_X_HORIZON_MEMORY = 1.1
 THOUSAND_REPLICATIONS_MEMORY = 1.5
 JOBS_SPEEDUP = 1.7
+SIX_CENTRES_TIME_PER_ARRIVAL = 2.5
+"""Belgium's six centres (whom each accepts, people by sex and category) against one pool of the same beds:
+the cost of placing each person, stated per arrival, and a guard against it growing."""
 
 SMALL = Reference(beds=75)
 """The scenario of the replication rows: 75 beds at a load of 75, one year measured
@@ -222,13 +225,14 @@ def speed_checks(outcomes: list[Outcome]) -> list[Check]:
 
 
 def capsim_pair(first: Reference, second: Reference, seed: int,
-                repeats: int = SCALING_REPEATS) -> tuple[Outcome, Outcome, float]:
+                repeats: int = SCALING_REPEATS, centres: bool = False) -> tuple[Outcome, Outcome, float]:
     """capsim on two instances, runs interleaved (a b a b ...) so that both see the
     same machine: the median-time outcome of each, and the median over the pairs
     of (seconds per arrival of b) / (seconds per arrival of a). A pair's ratio
     cancels a slow spell of a shared machine that covers both of its runs,
-    where the ratio of two medians would not."""
-    models = [capsim_engine.scenario(ref, seed=seed) for ref in (first, second)]
+    where the ratio of two medians would not. With `centres`, the second runs in
+    six centres (capsim_engine.centres_text)."""
+    models = [capsim_engine.scenario(first, seed=seed), capsim_engine.scenario(second, seed=seed, centres=centres)]
     runs: list[list[Outcome]] = [[], []]
     for _ in range(repeats):
         for i, ref in enumerate((first, second)):
@@ -290,6 +294,15 @@ def scaling_rows(ref: Reference, seed: int) -> tuple[list[str], list[Check]]:
         f"{1e6 * base_run.seconds / base_run.arrivals:.2f} us -> "
         f"{1e6 * big_run.seconds / big_run.arrivals:.2f} us", per_arrival,
         f"<= {TEN_X_BEDS_TIME_PER_ARRIVAL:g}x", per_arrival <= TEN_X_BEDS_TIME_PER_ARRIVAL)
+
+    places = ref.with_(beds=751)
+    say(f"capsim centres: one pool of {places.beds} beds vs Belgium's six centres of the same places "
+        f"({places.arrivals:,} arrivals each), interleaved, median of {SCALING_REPEATS}")
+    pool_run, centres_run, per_arrival = capsim_pair(places, places, seed, centres=True)
+    row("six centres vs one pool (751 places): time per arrival",
+        f"{1e6 * pool_run.seconds / pool_run.arrivals:.2f} us -> "
+        f"{1e6 * centres_run.seconds / centres_run.arrivals:.2f} us", per_arrival,
+        f"<= {SIX_CENTRES_TIME_PER_ARRIVAL:g}x", per_arrival <= SIX_CENTRES_TIME_PER_ARRIVAL)
 
     short = ARRIVALS // 10
     say(f"capsim memory: horizon of {short:,} vs {10 * short:,} arrivals, each in a fresh process")

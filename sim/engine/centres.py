@@ -56,6 +56,13 @@ class CentresReplication(Replication):
         self.sets = accepting
         """The centres each kind's people may use: they find no place while all are full."""
         self.time_blocked = [0.0] * len(self.sets)
+        self.sets_of = [[j for j, members in enumerate(self.sets) if c in members] for c in range(len(centres))]
+        """Per centre: the sets it is in."""
+        self.full_in_set = [0] * len(self.sets)
+        """Per set: how many of its centres are full."""
+        self.blocked_since: list[float | None] = [None] * len(self.sets)
+        """Per set whose centres are all full: since when (else None)."""
+        self._recount(0.0)
         levels = len(self.occupancy.time_at)
         self.group_occupancy = [OccupancyMonitor(levels) for _ in self.groups]
         self.monitors_of_kind = [[self.group_occupancy[g] for g, (dimension, value) in enumerate(self.groups)
@@ -104,8 +111,8 @@ class CentresReplication(Replication):
                waited: float) -> None:
         c = self.chosen
         used = self.used[c] + 1
-        if used == self.usable[c]:  # the centre becomes full: the interval that ends now, as it was
-            self._track_blocking(now)
+        if used == self.usable[c]:
+            self._becomes_full(c, now)
         self.used[c] = used
         self.centre_occupancy[c].change(now, used)
         if used > self.usable[c]:
@@ -119,15 +126,17 @@ class CentresReplication(Replication):
         departures = self.departures
         system = self.occupancy
         kinds = self.kinds.count
+        used, usable, centre_occupancy, monitors_of_kind = (self.used, self.usable, self.centre_occupancy,
+                                                            self.monitors_of_kind)
         while departures and departures[0][0] <= now:
             day, _, state, code, stay, stay_bin = heappop(departures)
             c, kind = divmod(code // state.per_code, kinds)
-            used = self.used[c]
-            if used == self.usable[c]:  # the centre stops being full
-                self._track_blocking(day)
-            self.used[c] = used - 1
-            self.centre_occupancy[c].change(day, used - 1)
-            for monitor in self.monitors_of_kind[kind]:
+            level = used[c]
+            if level == usable[c]:
+                self._stops_being_full(c, day)
+            used[c] = level - 1
+            centre_occupancy[c].change(day, level - 1)
+            for monitor in monitors_of_kind[kind]:
                 monitor.change(day, monitor.level - 1)
             self.shared_used -= 1
             self.occupied -= 1
@@ -173,19 +182,40 @@ class CentresReplication(Replication):
             if usable != self.usable[c]:  # the others' books are left as they are (same bytes as without it)
                 self.usable[c] = usable
                 self.centre_occupancy[c].set_limit(now, usable)
+        self._recount(now)
         self.occupancy.set_limit(now, beds)
         if self.waiting:
             self._admit_waiting(now)
 
+    # --- the time each kind finds no place: changed only when a centre becomes full or stops being full ---
+
+    def _becomes_full(self, c: int, now: float) -> None:
+        for j in self.sets_of[c]:
+            full = self.full_in_set[j] = self.full_in_set[j] + 1
+            if full == len(self.sets[j]):
+                self.blocked_since[j] = now
+
+    def _stops_being_full(self, c: int, now: float) -> None:
+        for j in self.sets_of[c]:
+            since = self.blocked_since[j]
+            if since is not None:
+                self.time_blocked[j] += now - since
+                self.blocked_since[j] = None
+            self.full_in_set[j] -= 1
+
+    def _recount(self, now: float) -> None:
+        """The full centres of each set counted anew, after a change of usable places (`_track_blocking` first)."""
+        full = [u >= s for u, s in zip(self.used, self.usable)]
+        for j, members in enumerate(self.sets):
+            self.full_in_set[j] = sum(full[c] for c in members)
+            self.blocked_since[j] = now if self.full_in_set[j] == len(members) else None
+
     def _track_blocking(self, now: float) -> None:
-        """Accumulate the time in which each kind's (then each group's) centres are all full."""
-        elapsed = now - self.blocking_since
-        self.blocking_since = now
-        if elapsed > 0:
-            full = [u >= s for u, s in zip(self.used, self.usable)]
-            for j, members in enumerate(self.sets):
-                if all(full[c] for c in members):
-                    self.time_blocked[j] += elapsed
+        """Bring the time each set has had no place up to `now` (window edges, before a change of places)."""
+        for j, since in enumerate(self.blocked_since):
+            if since is not None:
+                self.time_blocked[j] += now - since
+                self.blocked_since[j] = now
 
     # --- the measured window -------------------------------------------------------------
 
