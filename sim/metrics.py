@@ -151,7 +151,8 @@ CENTRE_METRICS: tuple[str, ...] = tuple(sorted(CENTRE_OCCUPANCY + ("admitted", "
 """What a scenario with centres reports for each centre."""
 GROUP_METRICS: tuple[str, ...] = tuple(sorted(CENTRE_OCCUPANCY + (
     "admitted", "detention_requests", "found_no_place", "share_found_no_place", "places_usable")))
-"""What a scenario with centres reports for the people of each sex and of each category (probability_full:
+"""What a scenario with centres reports for the people of each sex and of each category, and of each sex of
+each category when people are described by both (probability_full:
 the share of time in which a person of the group, of its mix of kinds (sex and category) among its requests,
 would find every centre that accepts them full; places_usable: the usable places of the centres that accept
 some of them)."""

@@ -133,7 +133,8 @@ def test_books_balance_per_centre_and_per_group_in_every_replication():
         assert all(c["occupancy_max"] <= c["places_usable"] for c in rep.centres.values())
     summary = results.summary
     assert set(summary["centres"]) == {"men", "women", "airport"}
-    assert set(summary["groups"]) == {"sex", "category"}
+    assert set(summary["groups"]) == {"sex", "category", "kind"}
+    assert set(summary["groups"]["kind"]) == {"men/border", "men/territory", "women/border", "women/territory"}
 
 
 def test_the_preference_order_is_followed_exactly():

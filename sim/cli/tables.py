@@ -44,6 +44,7 @@ def headline_table(results) -> str:
 def centres_lines(summary: dict) -> list[str]:
     """With centres: each centre's places and occupancy (against its usable places), then the people of each
     sex and category: how many found no place of their kind, and how often every place open to them was taken."""
+    from sim.engine.centres import KIND
     from sim.report.reading import a_year
 
     window = summary["horizon_days"]
@@ -56,13 +57,14 @@ def centres_lines(summary: dict) -> list[str]:
                      f"{stat_interval(centre['occupancy_mean']):>18} {places(centre['occupancy_p95']['mean']):>6} "
                      f"{percent(centre['probability_full']['mean']):>10} "
                      f"{for_people(a_year(centre['admitted']['mean'], window)):>16}")
-    lines += ["", "per sex and category, means over the replications (no place: every usable place open to them "
-                  "taken):",
-              f"  {'people':<22} {'usable':>7} {'in use':>8} {'requests a year':>16} {'found no place':>15} "
+    lines += ["", "per sex and category, means over the replications (places open: the usable places of the centres "
+                  "that accept some of them; no place: every one open to a person taken):",
+              f"  {'people':<22} {'open':>7} {'in use':>8} {'requests a year':>16} {'found no place':>15} "
               f"{'95% interval':>18} {'time no place':>14}"]
     for dimension, groups in summary["groups"].items():
         for value, group in groups.items():
-            lines.append(f"  {dimension + ' ' + value:<22} {places(group['places_usable']['mean']):>7} "
+            who = value.replace("/", ", ") if dimension == KIND else f"{dimension} {value}"
+            lines.append(f"  {who:<22} {places(group['places_usable']['mean']):>7} "
                          f"{for_people(group['occupancy_mean']['mean']):>8} "
                          f"{for_people(a_year(group['detention_requests']['mean'], window)):>16} "
                          f"{percent(group['share_found_no_place']['mean']):>15} "

@@ -28,6 +28,9 @@ from sim.metrics import CENTRE_OCCUPANCY, ratio
 from sim.scenario import Scenario
 from sim.scenario.centres import DIMENSIONS
 
+KIND = "kind"
+"""The groups of people of one sex and one category (`men/border`), reported when people are described by both."""
+
 
 class CentresReplication(Replication):
     """The one-pool replication (pool.Replication) with centres: per-centre places, occupancy and placement."""
@@ -51,8 +54,15 @@ class CentresReplication(Replication):
         self.order = {state: [_placement(state.stream.placement or [], self.centre_names, accepting[kind])
                               for kind in range(kinds.count)] for state in self.streams}
         """Per stream and kind: the centres a person tries, in order."""
-        self.groups = [(dimension, value) for dimension in kinds.described() for value in kinds.values[dimension]]
-        """Per dimension (sex, category) and value, in this order: the people reported together."""
+        described = kinds.described()
+        self.groups = [(dimension, str(value)) for dimension in described for value in kinds.values[dimension]]
+        if len(described) == len(DIMENSIONS):  # each sex of each category too
+            self.groups += [(KIND, "/".join(map(str, kinds.of(kind)))) for kind in range(kinds.count)]
+        members = [[kind for kind in range(kinds.count) if self._in_group(kind, dimension, value)]
+                   for dimension, value in self.groups]
+        self.group_members = members
+        """Per dimension (sex, category, and with both their pairs as `KIND`) and value, in this order: the
+        people reported together, as their kinds."""
         self.sets = accepting
         """The centres each kind's people may use: they find no place while all are full."""
         self.time_blocked = [0.0] * len(self.sets)
@@ -65,8 +75,7 @@ class CentresReplication(Replication):
         self._recount(0.0)
         levels = len(self.occupancy.time_at)
         self.group_occupancy = [OccupancyMonitor(levels) for _ in self.groups]
-        self.monitors_of_kind = [[self.group_occupancy[g] for g, (dimension, value) in enumerate(self.groups)
-                                  if kinds.of(kind)[DIMENSIONS.index(dimension)] == value]
+        self.monitors_of_kind = [[self.group_occupancy[g] for g in range(len(self.groups)) if kind in members[g]]
                                  for kind in range(kinds.count)]
         self.requests = {state: [0] * kinds.count for state in self.streams}
         """Per stream and kind: the detention requests so far."""
@@ -77,6 +86,11 @@ class CentresReplication(Replication):
         """Some people may not use every centre: a stream's share of time full is then its kinds'."""
         self.chosen = 0
         """The centre found for the person about to be admitted (`_has_bed`, `_admit_waiting`)."""
+
+    def _in_group(self, kind: int, dimension: str, value: str) -> bool:
+        if dimension == KIND:
+            return "/".join(map(str, self.kinds.of(kind))) == value
+        return str(self.kinds.of(kind)[DIMENSIONS.index(dimension)]) == value
 
     def _codes(self, _stream) -> int:
         return self.kinds.count * len(self.centre_names)
@@ -247,19 +261,20 @@ class CentresReplication(Replication):
         no_place = (self._counts(self.no_place) - self.at_window_start[1]).sum(axis=0)
         time_no_place = np.array([_share(time, span) for time in self.time_blocked])
         for g, (dimension, value) in enumerate(self.groups):
-            members = [kind for kind in range(kinds) if self.kinds.of(kind)[DIMENSIONS.index(dimension)] == value]
+            members = self.group_members[g]
             figures = self.group_occupancy[g].metrics()
             asked, none = float(requests[members].sum()), float(no_place[members].sum())
             occupancy = {metric: figures[metric] for metric in CENTRE_OCCUPANCY if metric != "probability_full"}
-            result.groups.setdefault(dimension, {})[str(value)] = occupancy | {
+            result.groups.setdefault(dimension, {})[value] = occupancy | {
                 "detention_requests": asked, "found_no_place": none, "share_found_no_place": ratio(none, asked),
                 "admitted": float(admitted[:, members].sum()),
                 "probability_full": ratio(float(requests[members] @ time_no_place[members]), asked),
                 "places_usable": float(sum(places[c][1] for c in set().union(*(self.sets[k] for k in members))))}
-        if self.restricted:  # the share of time a request of the stream, of its mix of kinds, finds no place
+        if self.restricted:  # the share of time a request (of the stream), of its mix of kinds, finds no place
             for state, asked in zip(self.streams, by_stream):
                 result.streams[state.stream.name]["probability_full"] = ratio(float(asked @ time_no_place),
                                                                               float(asked.sum()))
+            result.metrics["probability_full"] = ratio(float(requests @ time_no_place), float(requests.sum()))
         result.centre_daily = np.asarray(self.centre_daily, dtype=np.int32)
         return result
 
