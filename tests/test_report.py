@@ -711,3 +711,171 @@ def test_run_report_of_a_derived_scenario_says_what_it_extends(tmp_path, own):
         assert lead == "Thirty beds<br><small>extends base (base.yaml); changes: capacity.beds 20 → 30</small>"
     else:
         assert lead == "As base (base.yaml), but: capacity.beds 20 → 30.<br><small>base: Twenty beds</small>"
+
+
+# --- a run with centres -----------------------------------------------------------------------
+
+def centres_scenario_data() -> dict:
+    """Three centres (one with fewer usable than nominal places and a wing closed in the window, one for border
+    cases, one for women) and a stream of men and women, border cases and people arrested on the territory."""
+    data = scenario_data(name="centres-report", start="2024-01-01", horizon=120, warmup=30, replications=3, seed=8)
+    del data["capacity"]
+    data["centres"] = [
+        {"name": "men_closed", "places": 8, "usable": 6, "accepts": {"sex": ["men"]},
+         "changes": [{"name": "wing", "at": "2024-03-01", "usable": 4}]},
+        {"name": "airport", "places": 4, "accepts": {"category": ["border"]}},
+        {"name": "women", "places": 4, "usable": 3, "accepts": {"sex": ["women"]}},
+    ]
+    data["streams"][0].update(arrivals={"rate": 1.3}, placement=["airport"],
+                              people={"sex": {"men": 0.8, "women": 0.2},
+                                      "category": {"territory": 0.7, "border": 0.3}})
+    return data
+
+
+@pytest.fixture(scope="module")
+def centres_run(tmp_path_factory) -> tuple[Path, str, dict, dict]:
+    """A run with centres, its report, its summary and the figures as matplotlib objects by name."""
+    import sim.report.centres as centres_module
+
+    scenario = sim.parse_scenario(to_yaml(centres_scenario_data()), "centres-report.yaml")
+    out = sim.write(sim.run(scenario, replications=3, jobs=1), tmp_path_factory.mktemp("centres") / "run")
+    figures = {}
+    original = centres_module.finish
+
+    def keep(fig, name, label, png):
+        figures[name] = fig
+        return original(fig, name, label, png)
+
+    centres_module.finish = keep
+    try:
+        text = report.report_html(out)
+    finally:
+        centres_module.finish = original
+    return out, text, json.loads((out / "summary.json").read_text(encoding="utf-8")), figures
+
+
+def _cells(row: str) -> list[str]:
+    return re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+
+
+def test_centres_report_has_a_section_and_a_figure(centres_run):
+    """One more section (after the occupancy over time) and one more figure than a one-pool run."""
+    out, text, _, _ = centres_run
+    parsed = outline(text)
+    assert parsed.errors == [] and parsed.stack == []
+    assert parsed.headings == ["Headline results", "Occupancy over time", "Centres", "Occupancy distribution",
+                               "Outcomes per stream", "Length of stay", "STRESS-DES reporting checklist"]
+    assert parsed.counts.get("svg") == RUN_FIGURES + 1 == parsed.counts.get("figure")
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), "ids of the inline SVGs clash"
+    section = _section(text, "Centres")
+    figure = _svgs(section)["Beds in use per centre over time: mean, 5-95% band, usable and nominal places, warm-up"]
+    assert "<figcaption>Beds in use in each centre over time" in section
+    for name in ("men_closed", "airport", "women"):
+        assert name in figure
+
+
+def test_centres_tables_match_the_summary(centres_run):
+    """Each centre's and each group's cells are summary.json's means, intervals and counts a year, written by
+    sim.formatting; the split of the nominal places adds up."""
+    _, text, summary, _ = centres_run
+    f, pct, places = formatting.for_people, formatting.percent, formatting.places
+    year = 365.25 / summary["horizon_days"]
+    section = _section(text, "Centres")
+    for name, centre in summary["centres"].items():
+        cells = _cells(_row(section, name))
+        mean = {metric: stat["mean"] for metric, stat in centre.items()}
+        assert cells == [
+            name, places(mean["places_nominal"]), places(mean["places_usable"]),
+            f'{f(mean["occupancy_mean"])}<br><span class="ci">{formatting.stat_interval(centre["occupancy_mean"])}'
+            "</span>",
+            places(mean["occupancy_p95"]), pct(mean["probability_full"]), f(mean["admitted"] * year),
+            f(mean["places_usable"] - mean["occupancy_mean"]),
+            places(mean["places_nominal"] - mean["places_usable"])], name
+    # the closed wing: 6 usable places for the 30 days of the window before 2024-03-01, 4 for the other 90
+    assert summary["centres"]["men_closed"]["places_usable"]["mean"] == pytest.approx((30 * 6 + 90 * 4) / 120)
+    total = _cells(_row(section, "all centres"))
+    assert total[1:3] == [places(sum(c[m]["mean"] for c in summary["centres"].values()))
+                          for m in ("places_nominal", "places_usable")]
+    assert total[5] == pct(summary["metrics"]["probability_full"]["mean"])
+    for dimension, groups in summary["groups"].items():
+        for value, group in groups.items():
+            cells = _cells(_row(section, f"{dimension}: {value}"))
+            share = group["share_found_no_place"]
+            assert cells[1] == places(group["places_usable"]["mean"])
+            assert cells[2].startswith(f(group["occupancy_mean"]["mean"]) + "<br>")
+            assert cells[3] == f(group["detention_requests"]["mean"] * year)
+            assert cells[4] == f(group["found_no_place"]["mean"] * year)
+            assert cells[5] == (f'{pct(share["mean"])}<br><span class="ci">[{pct(share["ci95_low"])}, '
+                                f'{pct(share["ci95_high"])}]</span>')
+            assert cells[6] == pct(group["probability_full"]["mean"])
+    assert section.index("sex: men") < section.index("category: border")  # as the scenario describes people
+    assert "<code>places_usable</code>" in section and "<code>share_found_no_place</code>" in section
+
+
+def test_centres_figure_has_a_panel_per_centre_against_its_places(centres_run):
+    """A panel per centre in the scenario's order, on one time axis: the usable places as a solid step line and
+    the nominal places as a dashed one, read from centres.csv; the warm-up shaded; nothing over the panels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    out, _, summary, figures = centres_run
+    fig = figures["centres"]
+    axes = fig.axes
+    assert [ax.get_title(loc="left").split(":")[0] for ax in axes] == ["men_closed", "airport", "women"]
+    assert "men_closed: 6→4 usable of 8 places, full " in axes[0].get_title(loc="left")
+    assert all(ax.get_shared_x_axes().joined(axes[0], ax) for ax in axes)
+    rows = csv_rows(out / "centres.csv")
+    for ax, name in zip(axes, ["men_closed", "airport", "women"]):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        usable, nominal = lines["usable places"], lines["nominal places"]
+        assert usable.get_drawstyle() == nominal.get_drawstyle() == "steps-post"
+        assert usable.get_linestyle() == "-" and nominal.get_linestyle() == "--"
+        own = [row for row in rows if row["centre"] == name]
+        assert list(usable.get_ydata()) == [float(row["usable"]) for row in own]
+        assert list(nominal.get_ydata()) == [float(row["places"]) for row in own]
+        assert ax.get_ylim()[0] == 0 and ax.get_ylim()[1] >= max(float(row["places"]) for row in own)
+        assert [p for p in ax.patches if p.get_label() == "warm-up (not measured)"]
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    for legend in fig.legends:
+        assert not any(legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)) for ax in axes)
+
+
+def test_centres_report_opens_with_the_centre_full_most_often(centres_run):
+    """The opening words name the centre full most often and, by sex and by category, the people who most
+    often find no place of their kind, from summary.json; the usable and nominal places instead of beds."""
+    _, text, summary, _ = centres_run
+    brief = re.sub(r"\s+", " ", re.search(r'<p class="brief">(.*?)</p>', text, re.S).group(1))
+    full = {name: centre["probability_full"]["mean"] for name, centre in summary["centres"].items()}
+    first = max(full, key=lambda name: full[name])
+    assert (f"The centre full most often is {first}: every one of its "
+            f"{formatting.places(summary['centres'][first]['places_usable']['mean'])} usable places is taken "
+            f"{formatting.percent(full[first])} of the time") in brief, brief
+    for dimension, groups in summary["groups"].items():
+        value = max(groups, key=lambda v: groups[v]["share_found_no_place"]["mean"])
+        assert (f"by {dimension}, {value} ({formatting.percent(groups[value]['share_found_no_place']['mean'])} "
+                f"of their detention requests") in brief, brief
+    assert "usable places of the 3 centres (16 nominal) are in use" in brief
+    assert "the centres are full" not in brief  # said of each centre, not of the pool
+
+
+def test_one_pool_report_has_no_centres(written):
+    """A folder without centres (results/today, and this module's run) keeps its sections and figures."""
+    today = report.report_html(ROOT / "results" / "today")
+    for text in (written[1], today):
+        assert "<h2>Centres</h2>" not in text
+        assert "per centre" not in text.lower()
+        assert outline(text).counts.get("svg") == RUN_FIGURES + ("<h2>By " in text)
+    brief = re.search(r'<p class="brief">(.*?)</p>', today, re.S).group(1)
+    assert "usable places" not in brief and "the centres are full" in brief
+
+
+def test_compare_of_centres_runs_leaves_centres_and_groups_out_of_the_origin_groups(centres_run):
+    """replications.csv of a run with centres has centre.NAME.METRIC and SEX.VALUE.METRIC columns: neither is an
+    outcome of an origin group (STREAM.ORIGIN.METRIC)."""
+    from sim.report.reading import origin_columns, read_csv
+
+    out, _, _, _ = centres_run
+    rows = read_csv(out / "replications.csv")
+    assert any(name.startswith(("centre.", "sex.", "category.")) for name in rows[0])
+    assert origin_columns(rows) and all(name.startswith("s.all.") for name in origin_columns(rows))

@@ -39,14 +39,17 @@ SECTIONS = {
 
 
 def expected_sections(kind: str, folder: Path) -> list[str]:
-    """A run's report has an 'Uncertain inputs' section when its scenario has any, and a section of its
-    periods ('By month') after the occupancy over time when it has periods."""
+    """A run's report has an 'Uncertain inputs' section when its scenario has any, a section of its
+    periods ('By month') after the occupancy over time when it has periods, and a 'Centres' section before
+    the occupancy distribution when it has centres."""
     if kind != "run":
         return SECTIONS[kind]
     scenario = sim.load_scenario(folder / "scenario.yaml")
     sections = list(SECTIONS["run"])
     if scenario.periods:
         sections.insert(2, f"By {scenario.periods}")
+    if scenario.centres is not None:
+        sections.insert(sections.index("Occupancy distribution"), "Centres")
     if scenario.uncertain_inputs():
         sections.insert(-1, "Uncertain inputs")
     return sections
@@ -76,7 +79,8 @@ def test_report_of_every_scenario(scenario_report):
     folder, text = scenario_report
     parsed = outline(text)
     assert parsed.errors == [] and parsed.stack == []
-    figures = len(run_page.FIGURES) + (folder / "periods.csv").is_file()  # the periods' figure
+    # the periods' figure, the centres' figure
+    figures = len(run_page.FIGURES) + (folder / "periods.csv").is_file() + (folder / "centres.csv").is_file()
     assert parsed.counts.get("svg") == figures == parsed.counts.get("figure")
     assert parsed.headings == expected_sections("run", folder)
     assert external_references(text) == []
@@ -135,25 +139,27 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("browser")
     south, today = ROOT / "scenarios" / "brussels-south.yaml", ROOT / "scenarios" / "today.yaml"
     _cli("run", south, "-n", "3", "--out", work / "run", "--quiet")
+    _cli("run", ROOT / "scenarios" / "centres.yaml", "-n", "3", "--out", work / "centres", "--quiet")
     _cli("compare", south, today, "-n", "3", "--out", work / "compare")
     _cli("sweep", south, "--set", "capacity.beds=540,751", "--set", "warmup=300,365", "-n", "3",
          "--out", work / "sweep")
     _cli("size", south, "--target", "probability_full<=0.05", "-n", "3", "--out", work / "size")
     _cli("project", ROOT / "scenarios" / "projection.yaml", "--periods", "quarter", "-n", "3",
          "--out", work / "project")
-    return {kind: work / kind / "report.html" for kind in SECTIONS}
+    return {kind: work / kind / "report.html" for kind in [*SECTIONS, "centres"]}
 
 
-@pytest.mark.parametrize("kind", list(SECTIONS))
+@pytest.mark.parametrize("kind", [*SECTIONS, "centres"])  # centres: a run's report with its centres
 def test_report_in_a_browser(kind, reports, tmp_path):
     page = reports[kind]
+    sections = expected_sections("run" if kind == "centres" else kind, page.parent)
     text = page.read_text(encoding="utf-8")
     written = outline(text)
     assert written.counts.get("svg", 0) >= 1
     dom = headless(page, tmp_path, "--dump-dom").stdout
     rendered = outline(dom)
-    assert rendered.headings == expected_sections(kind, page.parent)
-    assert rendered.counts.get("section") == len(expected_sections(kind, page.parent))
+    assert rendered.headings == sections
+    assert rendered.counts.get("section") == len(sections)
     assert rendered.counts.get("svg") == written.counts["svg"]  # every figure survived the browser's parser
     assert rendered.counts.get("figure") == written.counts["figure"]
     assert "parsererror" not in dom

@@ -259,6 +259,13 @@ class RunFolder:
         names = [s.get("name") for s in self.scenario.get("streams") or []]
         return [n for n in names if n in self.summary.get("streams", {})] or sorted(self.summary.get("streams", {}))
 
+    @property
+    def centre_names(self) -> list[str]:
+        """A run with centres: their names in the scenario's order (summary.json keeps them sorted), else none."""
+        found = self.summary.get("centres") or {}
+        names = [c.get("name") for c in self.scenario.get("centres") or [] if c.get("name") in found]
+        return names + sorted(set(found) - set(names))
+
     def column(self, metric: str) -> list[float]:
         """A metric's value in each replication (replications.csv), NaN where it is undefined."""
         return [to_float(row.get(metric)) for row in self.replications]

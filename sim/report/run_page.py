@@ -11,9 +11,10 @@ from pathlib import Path
 
 from sim import metrics
 from sim.analysis.theory import agreement
-from sim.formatting import MISSING, as_written, for_people, interval, percent, stat_interval
+from sim.formatting import MISSING, as_written, for_people, interval, percent, places, stat_interval
 from sim.metrics import BY_NAME
 from sim.output.run_folder import FIXED_INPUTS
+from sim.report.centres import centres_brief, centres_html
 from sim.report.drawing import require_matplotlib
 from sim.report.html import esc, figure_html, html_page, html_table, mean_cell, metric_cell, page_lead
 from sim.report.periods import periods_html
@@ -105,19 +106,25 @@ def brief_html(folder: RunFolder) -> str:
     if occupancy.get("mean") is None:
         return ""
     spread = f"(95% interval {for_people(occupancy.get('ci95_low'))}–{for_people(occupancy.get('ci95_high'))})"
-    if len({step.beds for step in steps}) > 1:
+    centres = summary.get("centres") or {}
+    if centres:  # against the centres' places; "full" is said of each centre, below
+        usable, nominal = (sum(mean(centre, m) or 0.0 for centre in centres.values())
+                           for m in ("places_usable", "places_nominal"))
+        first = (f"On average {for_people(occupancy['mean'])} of the {places(usable)} usable places of the "
+                 f"{len(centres)} centres ({places(nominal)} nominal) are in use {spread}")
+    elif len({step.beds for step in steps}) > 1:
         first = (f"On average {for_people(occupancy['mean'])} beds are in use {spread}, while the capacity goes "
                  f"from {steps[0].beds:,} to {steps[-1].beds:,} beds")
     else:
         beds = f" of the {steps[0].beds:,}" if steps else ""
         first = f"On average {for_people(occupancy['mean'])}{beds} beds are in use {spread}"
-    if mean(system, "probability_full") is not None:
+    if mean(system, "probability_full") is not None and not centres:
         first += f"; the centres are full {percent(mean(system, 'probability_full'))} of the time"
     if mean(system, "turned_away") is not None:
         first += f", and {yearly(system, 'turned_away')} people a year are turned away"
         if mean(system, "blocking_probability") is not None:
             first += f" ({percent(mean(system, 'blocking_probability'))} of the detention requests)"
-    sentences = [first + "."]
+    sentences = [first + ".", *centres_brief(folder)]
     streams = summary.get("streams") or {}
     held = [f"the {esc(name)} stream holds {for_people(mean(streams[name], 'occupancy_mean'))} beds on average "
             f"and returns {yearly(streams[name], 'returned')} people a year"
@@ -226,6 +233,7 @@ def run_report_html(results_dir: str | Path, *, png_dir: Path | None = None) -> 
         ("Occupancy over time", figures["occupancy"]),
         *([(f"By {folder.scenario.get('periods')}", periods_html(folder.periods, str(folder.scenario.get("periods")),
                                                               png_dir))] if folder.periods else []),
+        *([("Centres", centres_html(folder, png_dir))] if summary.get("centres") else []),
         ("Occupancy distribution", figures["distribution"]),
         ("Outcomes per stream", figures["outcomes"]),
         ("Length of stay", figures["stays"]),
