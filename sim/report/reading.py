@@ -277,6 +277,8 @@ class RunFolder:
 
     def capacity_steps(self) -> list[CapacityStep]:
         """The capacity from day 0 on, each step with its day, beds, time as written and name."""
+        if self.scenario.get("centres"):
+            return _usable_steps(self.scenario["centres"], self.start)
         capacity = self.scenario.get("capacity") or {}
         if "beds" not in capacity:
             return []
@@ -295,3 +297,23 @@ class RunFolder:
         if self.start is not None:
             text += f" ({(self.start + dt.timedelta(days=day)).isoformat()})"
         return text
+
+
+def _usable_steps(centres: list[dict], start) -> list[CapacityStep]:
+    """With centres: their usable places together, at day 0 and at each centre's change (named by the centre
+    and the change), as the run counted them (a centre's usable places follow its nominal ones until set)."""
+    places = [centre["places"] for centre in centres]
+    usable = [centre.get("usable") for centre in centres]
+    changes = sorted(((_day(change.get("at"), start), k, change) for k, centre in enumerate(centres)
+                      for change in centre.get("changes") or []), key=lambda found: (found[0], found[1]))
+
+    def total() -> int:
+        return sum(u if u is not None else p for u, p in zip(usable, places))
+
+    steps = [CapacityStep(0.0, total(), 0, None)]
+    for day, k, change in changes:
+        places[k] = change["places"] if change.get("places") is not None else places[k]
+        usable[k] = change["usable"] if change.get("usable") is not None else usable[k]
+        name = centres[k]["name"] + (f" {change['name']}" if change.get("name") else "")
+        steps.append(CapacityStep(day, total(), change.get("at"), name))
+    return steps
