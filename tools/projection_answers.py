@@ -5,6 +5,8 @@ plan every year. Called by scenario_answers.py (`make readme`); every number is 
 
 from __future__ import annotations
 
+from answers import table
+
 from sim.analysis.periods import ALL_STREAMS, OFTEN_FULL, period_capacities, period_rows, period_values
 from sim.analysis.stats import summarise
 from sim.engine.periods import PERIOD_METRICS, periods
@@ -23,11 +25,6 @@ def _system(results) -> dict[str, dict[str, object]]:
 
 def _mean(row) -> str:
     return f"{for_people(row.mean)} {interval(row.ci95_low, row.ci95_high)}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def _first_often_full(by_period: dict[str, dict[str, object]]) -> str | None:
@@ -54,7 +51,7 @@ def question_8(projection) -> str:
 Beds in use, mean of the month with its 95% interval, and the share of the month the centres are full
 (the first month of each quarter shown; every month is in the folder's projection.csv):
 
-{_table(["month", *(f"{name} (751 beds)" for name in by_variant)], rows)}
+{table(["month", *(f"{name} (751 beds)" for name in by_variant)], rows)}
 
 {chr(10).join(said)}
 
@@ -94,7 +91,7 @@ def question_9(before, after, stream: str) -> str:
 The Brussels-Midi campaign by quarter, without and with the agreement (means over the replications;
 the difference of returns is paired, with its 95% interval):
 
-{_table(["quarter", "beds held, without", "beds held, with", "returned, without", "returned, with",
+{table(["quarter", "beds held, without", "beds held, with", "returned, without", "returned, with",
          "returned, difference"], rows)}
 
 Before the agreement the two runs are {"identical in every replication" if same else "NOT identical"}: a person's
@@ -118,7 +115,7 @@ The months of 2026 (every month of 2025-2027 is in the run's periods.csv): beds 
 interval of the mean, the 95th percentile, the share of the month full, and the chance that the beds in
 use reach 95% of the 751 beds at some moment of the month:
 
-{_table(["month", "beds in use", "95th percentile", "time full", "chance of reaching 95%"], rows)}
+{table(["month", "beds in use", "95th percentile", "time full", "chance of reaching 95%"], rows)}
 
 {f"The centres are first full more than {percent(OFTEN_FULL)} of the time in {first}." if first else
  f"In no month are the centres full more than {percent(OFTEN_FULL)} of the time"}{"" if first else

@@ -1,4 +1,4 @@
-"""Write scenarios/README.md: the planners' seven questions, the command that
+"""Write scenarios/README.md: the planners' fourteen questions, the command that
 answers each, and capsim's own answer, computed here by running the scenarios
 (never typed). Run it with `make readme` after changing a scenario or the model.
 
@@ -13,45 +13,30 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from answers import paired, per_year, stat, table
+from centres_answers import question_11, question_12, question_13, question_14
 from projection_answers import question_8, question_9, question_10
 
 from sim.analysis.stats import summarise
 from sim.execution.lanes import default_jobs
 from sim.execution.runner import run_many
 from sim.formatting import for_people
-from sim.formatting import percent as percent_of
 from sim.scenario import load_scenario
-from sim.studies.compare import paired_difference
 from sim.studies.project import project
 from sim.studies.size import Target, size
 from sim.studies.sweep import sweep_points
 
 NAMES = ["today", "ixelles-pilot", "brussels-south", "all-brussels", "operational-capacity", "masterplan",
-         "advance-identification", "five-months", "projection", "morocco-agreement", "summer-plan"]
+         "advance-identification", "five-months", "projection", "morocco-agreement", "summer-plan",
+         "centres", "centres-merksplas-wing", "centres-refusals"]
 CAMPAIGN = "brussels_south"
 NATIONAL = "other_flows"
 SWEEP_PATH = f"streams.{CAMPAIGN}.origins.maghreb.return_probability"
 SWEEP_VALUES = [0.1, 0.2, 0.3, 0.4, 0.5]
 
 
-def stat(values, scale: float = 1.0, percent: bool = False) -> str:
-    """Mean and 95% interval of a metric over replications."""
-    s = summarise([v * scale for v in values])
-    show = percent_of if percent else for_people
-    if s["ci95_low"] is None:
-        return show(s["mean"])
-    return f"{show(s['mean'])} ({show(s['ci95_low'])} to {show(s['ci95_high'])})"
-
-
 def difference(base, alt, metric: str, stream: str | None = None, scale: float = 1.0, percent: bool = False) -> str:
-    mean, low, high = paired_difference(
-        [v * scale for v in base.values(metric, stream)], [v * scale for v in alt.values(metric, stream)])
-    show = (lambda v: f"{100 * v:+.1f} points") if percent else (lambda v: f"{v:+,.1f}")
-    return f"{show(mean)} ({show(low)} to {show(high)})"
-
-
-def per_year(results) -> float:
-    return 365.25 / results.scenario.horizon
+    return paired(base.values(metric, stream), alt.values(metric, stream), scale, percent)
 
 
 def campaign_streams(results) -> list[str]:
@@ -60,12 +45,6 @@ def campaign_streams(results) -> list[str]:
 
 def summed(results, metric: str, streams: list[str]) -> list[float]:
     return [sum(rep.streams[s][metric] for s in streams) for rep in results.replications]
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def question_1(runs) -> str:
@@ -87,10 +66,10 @@ def question_1(runs) -> str:
 
 {table(["figure", "capsim (mean, 95% interval)", "public figure ([docs/sources.md](../docs/sources.md))"], [
     ["beds in use", stat(m("occupancy_mean")), "75-95% of 751 (2017-2023)"],
-    ["share of the 751 beds", stat(m("occupancy_mean"), 1 / 751, percent=True), "'about a quarter empty' (2023)"],
+    ["share of the 751 beds", stat(m("occupancy_mean"), 1 / 751, as_percent=True), "'about a quarter empty' (2023)"],
     ["people detained a year", stat(m("admitted"), y), "4,285 (2022), 4,915 (2023)"],
     ["mean length of stay (days)", stat(m("los_mean_days")), "35 (2017, per centre; longer per person)"],
-    ["share of ended stays that are removals", stat(m("return_rate"), percent=True), "60-77% (2019-2022)"],
+    ["share of ended stays that are removals", stat(m("return_rate"), as_percent=True), "60-77% (2019-2022)"],
     ["beds held by the Ixelles collaboration", stat(today.values("occupancy_mean", ixelles)),
      "'a few places out of 751'"],
 ])}
@@ -109,7 +88,7 @@ def campaign_rows(results, streams: list[str]) -> list[list[str]]:
         ["beds held by the campaign, mean", stat(summed(results, "occupancy_mean", streams))],
         ["beds held by the campaign, 95th percentile of time",
          stat(summed(results, "occupancy_p95", streams)) if len(streams) == 1 else "-"],
-        ["share of time the centres are full", stat(results.values("probability_full"), percent=True)],
+        ["share of time the centres are full", stat(results.values("probability_full"), as_percent=True)],
         ["detention requests a year", stat(summed(results, "detention_requests", streams), y)],
         ["returned a year", stat(summed(results, "returned", streams), y)],
         ["released at the legal maximum a year", stat(summed(results, "released_deadline", streams), y)],
@@ -157,8 +136,8 @@ brussels-south, common random numbers):
 {table(["figure", "brussels-south", "all-brussels", "difference"], [
     ["national flows turned away a year", stat(south.values("turned_away", NATIONAL), y),
      stat(everywhere.values("turned_away", NATIONAL), y), difference(south, everywhere, "turned_away", NATIONAL, y)],
-    ["share of time full", stat(south.values("probability_full"), percent=True),
-     stat(everywhere.values("probability_full"), percent=True),
+    ["share of time full", stat(south.values("probability_full"), as_percent=True),
+     stat(everywhere.values("probability_full"), as_percent=True),
      difference(south, everywhere, "probability_full", percent=True)],
     ["beds in use", stat(south.values("occupancy_mean")), stat(everywhere.values("occupancy_mean")),
      difference(south, everywhere, "occupancy_mean")],
@@ -217,7 +196,7 @@ def question_5(runs) -> str:
 {table(["year", "beds", "mean occupancy", "share of the beds", "share of days starting full"], rows)}
 
 Over the whole period: beds in use {stat(plan.values("occupancy_mean"))}, full
-{stat(plan.values("probability_full"), percent=True)} of the time.
+{stat(plan.values("probability_full"), as_percent=True)} of the time.
 """
 
 
@@ -226,7 +205,7 @@ def question_6(runs, swept) -> str:
     y = per_year(south)
     rows = [[f"{value:g}", stat(results.values("occupancy_mean", CAMPAIGN)),
              stat(results.values("returned", CAMPAIGN), y), stat(results.values("released_deadline", CAMPAIGN), y),
-             stat(results.values("probability_full"), percent=True)]
+             stat(results.values("probability_full"), as_percent=True)]
             for value, results in zip(SWEEP_VALUES, swept)]
     compared = [[label, stat(south.values(metric, CAMPAIGN), scale), stat(advance.values(metric, CAMPAIGN), scale),
                  difference(south, advance, metric, CAMPAIGN, scale)]
@@ -283,7 +262,7 @@ def main(out: str = "scenarios/README.md") -> None:
     sizing = size(scenarios[NAMES.index("all-brussels")],
                               [Target.parse("probability_full<=0.05")], jobs=jobs)
     listing = "\n".join(f"- `{name}.yaml`: {runs[name].scenario.description}" for name in NAMES)
-    text = f"""# The scenario library: ten questions and capsim's answers
+    text = f"""# The scenario library: fourteen questions and capsim's answers
 
 Generated by `python tools/scenario_answers.py` (`make readme`) from the
 scenarios in this folder, with the seeds and replications in the files: every
@@ -305,7 +284,11 @@ uncertainty.
 {question_7(runs)}
 {question_8(projected)}
 {question_9(south_by_quarter, runs["morocco-agreement"], CAMPAIGN)}
-{question_10(runs["summer-plan"])}"""
+{question_10(runs["summer-plan"])}
+{question_11(runs["centres"])}
+{question_12(runs["centres"], runs["centres-merksplas-wing"])}
+{question_13(runs["centres"])}
+{question_14(runs["centres"], runs["centres-refusals"])}"""
     Path(out).write_text(text.rstrip() + "\n", encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)
 
