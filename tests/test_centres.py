@@ -203,3 +203,6 @@ def test_compare_pairs_the_centres(tmp_path):
     assert result.exit_code == 0, result.output
     assert "centre.women.probability_full" in result.output
     assert "sex.women.share_found_no_place" in result.output
+    rows = {row["metric"]: row for row in csv.DictReader(io.StringIO((tmp_path / "cmp" / "compare.csv").read_text()))}
+    assert float(rows["centre.women.occupancy_mean"]["difference"]) < 0
+    assert rows["centre.men.occupancy_mean"]["significant"] in ("true", "false")

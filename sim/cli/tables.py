@@ -166,7 +166,6 @@ def comparison_table(comparison) -> str:
     """The paired differences of the headline metrics, then of the outcomes per origin group; counts and cost
     also a year."""
     from sim.report.reading import origin_differences, windows_note
-    from sim.studies.compare import centre_differences
 
     base = comparison.base
     windows = {r.scenario.name: r.scenario.horizon for r in [base, *comparison.alternatives]}
@@ -187,7 +186,7 @@ def comparison_table(comparison) -> str:
     if by_origin:
         lines += ["", "per origin group (outcomes of the stays of each group, paired):", header]
         lines += [_difference_line(d, width, windows[base.scenario.name], windows[d.scenario]) for d in by_origin]
-    by_centre = [d for alt in comparison.alternatives for d in centre_differences(base, alt)]
+    by_centre = [d for d in comparison.differences if d.of_centres]
     if by_centre:
         lines += ["", "per centre, and per sex and category (paired):", header]
         lines += [_difference_line(d, width, windows[base.scenario.name], windows[d.scenario]) for d in by_centre]

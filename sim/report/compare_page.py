@@ -88,6 +88,19 @@ def _differences_html(differences: list[dict], base: str, alternatives: list[str
     return "\n".join(parts)
 
 
+def _centres_html(differences: list[dict], base: str, alternatives: list[str], windows: dict[str, float]) -> str:
+    """With centres: the paired differences per centre and per sex and category (compare.csv's
+    centre.NAME.METRIC and DIMENSION.VALUE.METRIC rows); nothing without them."""
+    rows = [_difference_row(d, (esc(d["scenario"]) + ": " if len(alternatives) > 1 else "") + metric_cell(d["metric"]),
+                            windows.get(base), windows.get(d["scenario"]))
+            for d in differences if d["metric"].count(".") == 2]
+    if not rows:
+        return ""
+    return ("\n<h3>Per centre, and per sex and category</h3>\n"
+            + html_table(["metric (centre, or people)", esc(base), "alternative", "difference", "95% interval",
+                          "difference a year", "significant"], rows, numeric=(1, 2, 3, 4, 5)))
+
+
 def _difference_row(d: dict, first: str, base_window, alt_window) -> list[str]:
     """A row of a differences table: the metric (HTML), the means, the difference and its interval, the
     difference a year (a count or cost) and whether it is significant."""
@@ -132,7 +145,7 @@ def _forest_plots_html(differences: list[dict], alternatives: list[str], png_dir
         for alt in alternatives:
             for d in differences:
                 stream, _, name = d["metric"].rpartition(".")
-                if d["scenario"] == alt and name == metric:
+                if d["scenario"] == alt and name == metric and "." not in stream:  # not a centre's
                     where = stream or "all streams"
                     rows.append({**d, "label": f"{alt}: {where}" if len(alternatives) > 1 else where})
         if not any(finite(r["difference"]) for r in rows):
@@ -171,7 +184,8 @@ def compare_report_html(results_dir: str | Path, *, png_dir: Path | None = None)
     sections = [
         ("Scenarios compared", _scenarios_html(folder, base, alternatives, info.get("notes") or [])),
         ("Differences", _differences_html(differences, base, alternatives, windows)
-         + "\n<h3>Per origin group</h3>\n" + _origins_html(folder, base, alternatives, windows)),
+         + "\n<h3>Per origin group</h3>\n" + _origins_html(folder, base, alternatives, windows)
+         + _centres_html(differences, base, alternatives, windows)),
         ("Forest plots", _forest_plots_html(differences, alternatives, png_dir)),
     ]
     return study_page(

@@ -32,6 +32,11 @@ class Difference:
     ci95_high: float
 
     @property
+    def of_centres(self) -> bool:
+        """A centre's (centre.NAME.METRIC) or a group of people's (sex.VALUE.METRIC, ...) difference."""
+        return self.metric.count(".") == 2
+
+    @property
     def significant(self) -> bool:
         """The interval excludes zero (never so without an interval: a single replication)."""
         return self.ci95_low > 0 or self.ci95_high < 0
@@ -115,4 +120,5 @@ def compare(base: Scenario, alternatives: Sequence[Scenario], *, replications: i
             label = metric if stream is None else f"{stream}.{metric}"
             differences.append(_difference(alt.scenario.name, label, base_results.values(metric, stream),
                                            alt.values(metric, stream)))
+        differences += centre_differences(base_results, alt)
     return Comparison(base_results, alt_results, differences, notes)
