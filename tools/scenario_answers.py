@@ -151,8 +151,8 @@ gives **{sizing.answer if sizing.answer is not None else "no answer"}** ({sizing
 def question_4(runs) -> str:
     south, staffed = runs["brussels-south"], runs["operational-capacity"]
     y = per_year(staffed)
-    rows = [[label, stat(south.values(metric, stream), scale, percent=percent),
-             stat(staffed.values(metric, stream), scale, percent=percent)]
+    rows = [[label, stat(south.values(metric, stream), scale, as_percent=percent),
+             stat(staffed.values(metric, stream), scale, as_percent=percent)]
             for label, metric, stream, scale, percent in [
                 ("beds in use", "occupancy_mean", None, 1, False),
                 ("share of time full", "probability_full", None, 1, True),
