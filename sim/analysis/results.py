@@ -49,10 +49,10 @@ class Results:
         return sorted(self.replications[0].metrics)
 
     def most_beds(self, stream: str | None = None, centre: str | None = None) -> float:
-        """The most beds the system, one stream or one centre may hold at any time of the run."""
+        """The most beds the system, a stream or a centre (its most nominal places) may hold at any time."""
         if centre is not None:
             c = self.centre_names.index(centre)
-            return max(max(places[c]) for _, places in self.scenario.centre_steps())
+            return max(places[c][0] for _, places in self.scenario.centre_steps())  # nominal >= usable
         beds = max(beds for _, beds in self.scenario.capacity_steps())
         cap = next(s.max_beds for s in self.scenario.streams if s.name == stream) if stream else None
         return min(beds, cap) if cap else beds

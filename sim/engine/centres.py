@@ -46,7 +46,8 @@ class CentresReplication(Replication):
         self.nominal = [nominal for nominal, _ in steps[0][1]]
         self.usable = [usable for _, usable in steps[0][1]]
         self.used = [0] * len(centres)
-        most = [max(max(place) for place in places) for places in zip(*(found for _, found in steps))]
+        most = [max(usable for _, usable in places) for places in zip(*(found for _, found in steps))]
+        """Each centre's most usable places: its occupancy never passes them (nominal places may be far more)."""
         self.centre_occupancy = [OccupancyMonitor(most[c] + 1, limit=self.usable[c]) for c in range(len(centres))]
         self.centre_daily: list[list[int]] = [[] for _ in centres]
         accepting = [tuple(c for c, centre in enumerate(centres) if centre.takes(*kinds.of(kind)))

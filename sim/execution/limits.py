@@ -279,7 +279,8 @@ def _what_sizes(what: str, load: Workload) -> str:
 
 
 _ADVICE = {
-    BEDS: "Check the beds (capacity.beds and its changes, or --max-beds), or run fewer replications.",
+    BEDS: "Check the beds (capacity.beds and its changes, a centre's usable places, or --max-beds), or run fewer "
+          "replications.",
     WAITING: "Check the rates of the streams that wait for a bed (when_full: wait): every arrival may be "
              "waiting at once, unless a max_wait bounds the list.",
     STAYS: "Check max_detention.",
