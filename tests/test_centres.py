@@ -206,3 +206,10 @@ def test_compare_pairs_the_centres(tmp_path):
     rows = {row["metric"]: row for row in csv.DictReader(io.StringIO((tmp_path / "cmp" / "compare.csv").read_text()))}
     assert float(rows["centre.women.occupancy_mean"]["difference"]) < 0
     assert rows["centre.men.occupancy_mean"]["significant"] in ("true", "false")
+
+
+def test_nominal_places_far_above_the_usable_ones_cost_nothing():
+    """A centre's occupancy never passes its usable places: a trillion nominal places and 5 usable run at once."""
+    data = centres_data([{"name": "a", "places": 10**12, "usable": 5}], [stream()], replications=1)
+    rep = simulate(parse_scenario(to_yaml(data), "x.yaml"), replication_seed(0, 0))
+    assert rep.centres["a"]["places_nominal"] == 10**12 and rep.centres["a"]["occupancy_max"] <= 5
