@@ -76,8 +76,6 @@ def errors_of(tmp_path, data: dict) -> str:
     (lambda d: d["streams"][0].update(people={"sex": {"men": 0.5, "women": 0.3}}),
      "the sex shares must sum to 1 (got 0.8)"),
     (lambda d: d["streams"][0].update(reserved_beds=2), "streams[0].reserved_beds: reserved beds: not yet modelled"),
-    (lambda d: d["streams"][0].update(when_full="release_least_removable"),
-     "streams[0].when_full: release_least_removable is not yet modelled with centres"),
     (lambda d: d["streams"][0].update(detained_at_start=3), "streams[0].detained_at_start: people detained at day 0"),
     (lambda d: (d["centres"][0]["accepts"].update(category=["border"]),
                 d["streams"][0]["people"].update(category={"territory": 1})),

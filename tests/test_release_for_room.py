@@ -185,3 +185,54 @@ def test_a_misspelt_option_is_refused_at_its_line(tmp_path, monkeypatch):
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "release_least_removeable" in row)
     matching = [row for row in result.stderr.splitlines() if row.startswith(f"x.yaml:{line}:")]
     assert matching and "when_full" in matching[0] and RELEASE in matching[0], result.stderr
+
+
+def test_with_centres_the_least_removable_in_a_centre_the_newcomer_may_use_is_released(monkeypatch):
+    """Centres for men and for women, release on both streams: each release ends the stay of the least
+    removable person (then the longest detained) among those whose place the newcomer may take (a centre
+    that accepts them, below its usable places once freed), and only below the newcomer's own return
+    probability; each refusal: nobody such outranks the newcomer; the books balance and no centre passes its
+    usable places."""
+    people = {"sex": {"men": 0.7, "women": 0.3}}
+    streams = [stream | {"when_full": RELEASE, "people": people} for stream in _two_streams()]
+    centres = [{"name": "men", "places": 8, "accepts": {"sex": ["men"]}},
+               {"name": "women", "places": 4, "usable": 3, "accepts": {"sex": ["women"]}}]
+    scenario = _scenario(streams, capacity=None, centres=centres)
+    calls: list[dict] = []
+    original = release.RoomMaker.make_room
+
+    def spy(self, now, state, fate):
+        replication = self.replication
+        used, usable, kinds = list(replication.used), list(replication.usable), replication.kinds.count
+        accepted = replication.order[state][fate // state.per_code]
+        eligible = [entry for entry in replication.departures
+                    if (c := entry[3] // entry[2].per_code // kinds) in accepted and used[c] - 1 < usable[c]]
+        before = {id(entry) for entry in replication.departures}
+        made = original(self, now, state, fate)
+        gone = before - {id(entry) for entry in replication.departures}
+        calls.append({"now": now, "state": state, "fate": fate, "eligible": eligible, "made": made, "gone": gone})
+        return made
+
+    monkeypatch.setattr(release.RoomMaker, "make_room", spy)
+    rep = simulate(scenario, replication_seed(scenario.seed, 0))
+
+    def probability(state, fate: int, arrived: float) -> float:
+        group = fate % state.per_code // fate_count(1)
+        return [phase.stream for phase in scenario.phases(state.stream) if phase.day <= arrived][-1] \
+            .origins[group].return_probability
+
+    releases = [call for call in calls if call["made"]]
+    assert len(releases) > 10 and len(calls) > len(releases)
+    for call in calls:
+        newcomer = probability(call["state"], call["fate"], call["now"])
+        ranked = sorted((probability(e[2], e[3], e[0] - e[4]), e[0] - e[4], e[1], id(e)) for e in call["eligible"])
+        if call["made"]:
+            assert call["gone"] == {ranked[0][3]} and ranked[0][0] < newcomer
+        else:
+            assert not call["gone"] and all(newcomer <= found[0] for found in ranked)
+    assert not any(rep.checks.values()), rep.checks
+    for m in [rep.metrics, *rep.streams.values()]:
+        assert m["present_at_start"] + m["admitted"] == (m["returned"] + m["released_court"] + m[
+            "released_deadline"] + m["released_for_room"] + m["still_detained"])
+    assert all(c["occupancy_max"] <= c["places_usable"] for c in rep.centres.values())
+    assert sum(c["admitted"] for c in rep.centres.values()) == rep.metrics["admitted"]

@@ -123,7 +123,7 @@ class CentresReplication(Replication):
         return True
 
     def _admit(self, now: float, state: StreamState, stay: float, stay_bin: int, fate: int,
-               waited: float) -> None:
+               waited: float) -> tuple:
         c = self.chosen
         used = self.used[c] + 1
         if used == self.usable[c]:
@@ -134,7 +134,7 @@ class CentresReplication(Replication):
             self.violations["over_capacity"] += 1
         for monitor in self.monitors_of_kind[fate // state.per_code]:
             monitor.change(now, monitor.level + 1)
-        super()._admit(now, state, stay, stay_bin, fate + c * self.kinds.count * state.per_code, waited)
+        return super()._admit(now, state, stay, stay_bin, fate + c * self.kinds.count * state.per_code, waited)
 
     def _depart_until(self, now: float) -> None:
         """Apply every departure due at or before `now`, each at its own time, freeing its centre's place."""
@@ -188,6 +188,25 @@ class CentresReplication(Replication):
             self.waiting -= 1
             state.counts.admitted_after_waiting += 1
             self._admit(now, state, stay, stay_bin, fate, now - arrived)
+
+    def _frees_a_bed(self, newcomer: StreamState, fate: int, entry: tuple) -> bool:
+        """Would ending the stay `entry` give the newcomer (of `newcomer`, with `fate`) a place: is the stay's
+        centre one the newcomer may use, and would it then be below its usable places?"""
+        c = entry[3] // entry[2].per_code // self.kinds.count
+        return c in self.order[newcomer][fate // newcomer.per_code] and self.used[c] - 1 < self.usable[c]
+
+    def _release_stay(self, now: float, entry: tuple) -> None:
+        """End the stay `entry` now (release to make room): its place is the one the newcomer takes."""
+        state, code = entry[2], entry[3]
+        c, kind = divmod(code // state.per_code, self.kinds.count)
+        if self.used[c] == self.usable[c]:
+            self._stops_being_full(c, now)
+        self.used[c] -= 1
+        self.centre_occupancy[c].change(now, self.used[c])
+        for monitor in self.monitors_of_kind[kind]:
+            monitor.change(now, monitor.level - 1)
+        super()._release_stay(now, entry)
+        self.chosen = c
 
     def _set_capacity(self, beds: int, _event: object = None) -> None:
         now = self.env.now

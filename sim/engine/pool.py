@@ -16,13 +16,13 @@ import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 import simpy
 
 from sim.engine.calendar import Rearmable
-from sim.engine.monitors import OccupancyMonitor, StayHistogram
+from sim.engine.monitors import OccupancyMonitor, StayHistogram, stay_bins
 from sim.engine.people import SCREENED_OUT, People
 from sim.engine.periods import PeriodBook, periods
 from sim.engine.present import occupy_beds, starting_people
@@ -204,7 +204,9 @@ class Replication:
         return used < state.reserved or self.shared_used < self.shared_capacity
 
     def _admit(self, now: float, state: StreamState, stay: float, stay_bin: int, fate: int,
-               waited: float) -> None:
+               waited: float) -> tuple:
+        """Admit a person now, after `waited` days on the waiting list; the stay under way (the departures
+        heap's entry) is returned."""
         monitor = state.occupancy
         used = monitor.level + 1
         if self.constrained:  # the interval that ends now, judged with the beds as they were
@@ -219,7 +221,9 @@ class Replication:
         state.counts.admitted += 1
         state.admitted_fates[fate] += 1
         state.wait_days += waited
-        heappush(self.departures, (now + stay, next(self.sequence), state, fate, stay, stay_bin))
+        entry = (now + stay, next(self.sequence), state, fate, stay, stay_bin)
+        heappush(self.departures, entry)
+        return entry
 
     def _depart_until(self, now: float) -> None:
         """Apply every departure due at or before `now`, each at its own time."""
@@ -239,6 +243,36 @@ class Replication:
             state.stays.add(stay, stay_bin)
             if self.waiting:
                 self._admit_waiting(day)
+
+    def _frees_a_bed(self, newcomer: StreamState, _fate: int, entry: tuple) -> bool:
+        """Would ending the stay `entry` give the newcomer of `newcomer` a bed (`_has_bed` after it)? In one
+        pool it depends on the stay's stream only: with a cap only someone of the newcomer's stream, past
+        reserved beds only someone holding a shared bed or of the newcomer's stream (engine/release.py)."""
+        other = entry[2]
+        used = newcomer.occupancy.level - (other is newcomer)
+        shared = self.shared_used - (other.occupancy.level > other.reserved)
+        return (used < newcomer.cap and self.occupied - 1 < self.capacity
+                and (used < newcomer.reserved or shared < self.shared_capacity))
+
+    def _release_stay(self, now: float, entry: tuple) -> None:
+        """End the stay `entry` now, before its time (release to make room, engine/release.py): its bed is
+        free; the time it spent counts among the stays."""
+        end, _, state, _, stay, _ = entry
+        self._track_blocking(now)
+        departures = self.departures
+        where = departures.index(entry)
+        last = departures.pop()
+        if where < len(departures):
+            departures[where] = last
+            heapify(departures)
+        level = state.occupancy.level
+        if level > state.reserved:
+            self.shared_used -= 1
+        self.occupied -= 1
+        self.occupancy.change(now, self.occupied)
+        state.occupancy.change(now, level - 1)
+        spent = stay - (end - now)
+        state.stays.add(spent, int(stay_bins(np.array([spent]))[0]))
 
     def _admit_waiting(self, now: float) -> None:
         """Give free beds to the waiting list: by priority, then arrival order;

@@ -3,32 +3,30 @@
 When the centres are full, the Immigration Office has released those with the
 least chance of removal to admit others (202 people in 2018). A newcomer of
 such a stream who finds no bed is admitted by releasing someone whose release
-frees a bed the newcomer may take (`_frees_a_bed`: the same rule as the
-model's `_has_bed`, so with a cap only someone of the newcomer's stream, and
-past reserved beds only someone holding a shared bed or of the newcomer's
-stream): of those, the one with the lowest return probability (of their origin
-group, in force on their arrival day), the longest detained first, and only
-when the newcomer's own return probability is higher; else the newcomer is
+frees a bed the newcomer may take (the replication's `_frees_a_bed`: in one
+pool the same rule as its `_has_bed`, so with a cap only someone of the
+newcomer's stream, and past reserved beds only someone holding a shared bed or
+of the newcomer's stream; with centres, someone in a centre that accepts the
+newcomer): of those, the one with the lowest return probability (of their
+origin group, in force on their arrival day), the longest detained first, and
+only when the newcomer's own return probability is higher; else the newcomer is
 turned away.
 
 The model makes a RoomMaker only when some stream uses the option, so other
 scenarios run the model's own code, untouched. It then numbers the stays and
 wraps the admissions, to keep who is present per stream, origin group and
-phase in admission order; departures are left alone: a released stay is taken
-out of the departures heap (rare, so a linear search), and the records drop the
-stays that ended (their end day passed) when they reach the front.
+phase in admission order; departures are left alone: the replication ends a
+released stay (`_release_stay`: out of the departures heap, rare, so a linear
+search; with centres, its place freed for the newcomer), and the records skip
+the stays that ended (their end day passed) and drop them at the front.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import deque
-from heapq import heapify
 from typing import Any
 
-import numpy as np
-
-from sim.engine.monitors import stay_bins
 from sim.engine.people import fate_count
 from sim.engine.streams import StreamState
 
@@ -61,7 +59,7 @@ class RoomMaker:
                     self.records[state].append((probability, record))
             state.released = [0] * len(groups)
         for entry in sorted(replication.departures, key=lambda e: (e[0] - e[4], e[1])):  # those present at day 0
-            self.record_of[entry[2], entry[3] // _PER_ORIGIN, 0].append(entry)
+            self.record_of[entry[2], _group(entry[2], entry[3]), 0].append(entry)
         self.number = len(replication.departures) - 1
         """The last sequence number given to a stay (the model's `sequence` is this object from now on)."""
         self.admit_plainly = replication._admit
@@ -75,61 +73,44 @@ class RoomMaker:
     def _phase(self, state: StreamState, day: float) -> int:
         return bisect.bisect_right(self.phase_days[state], day) - 1
 
-    def admit(self, now: float, state: StreamState, stay: float, stay_bin: int, fate: int, waited: float) -> None:
+    def admit(self, now: float, state: StreamState, stay: float, stay_bin: int, fate: int, waited: float) -> tuple:
         """The model's admission, then the stay recorded under its group and the phase of its arrival day."""
-        self.admit_plainly(now, state, stay, stay_bin, fate, waited)
-        record = self.record_of[state, fate // _PER_ORIGIN, self._phase(state, now - waited)]
+        entry = self.admit_plainly(now, state, stay, stay_bin, fate, waited)
+        record = self.record_of[state, _group(state, fate), self._phase(state, now - waited)]
         while record and record[0][0] <= now:
             record.popleft()
-        record.append((now + stay, self.number, state, fate, stay, stay_bin))
+        record.append(entry)
+        return entry
 
     def make_room(self, now: float, state: StreamState, fate: int) -> bool:
         """Release the least removable person whose bed the newcomer (of `state`, arriving `now` with `fate`)
         may take, if the newcomer is more removable; True when a bed was freed so."""
-        mine = self.probability[state][fate // _PER_ORIGIN][self._phase(state, now)]
-        best: tuple[tuple[float, float, int], deque] | None = None
-        for other, records in self.records.items():
-            if not self._frees_a_bed(state, other):
-                continue
+        mine = self.probability[state][_group(state, fate)][self._phase(state, now)]
+        frees = self.replication._frees_a_bed
+        best: tuple[tuple[float, float, int], deque, tuple] | None = None
+        for records in self.records.values():
             for probability, record in records:
                 while record and record[0][0] <= now:  # ended (departures due by now are applied)
                     record.popleft()
-                if record and probability < mine:
-                    head = record[0]
-                    rank = (probability, head[0] - head[4], head[1])  # then the longest detained
+                if not record or probability >= mine or (best is not None and probability > best[0][0]):
+                    continue
+                # the longest detained of the record whose release gives the newcomer a bed
+                found = next((entry for entry in record if entry[0] > now and frees(state, fate, entry)), None)
+                if found is not None:
+                    rank = (probability, found[0] - found[4], found[1])
                     if best is None or rank < best[0]:
-                        best = (rank, record)
+                        best = (rank, record, found)
         if best is None:
             return False
-        self._release(now, best[1].popleft())
+        _, record, entry = best
+        record.remove(entry)
+        end, _, other, code, stay, _ = entry
+        self.replication._release_stay(now, entry)
+        if now >= self.warmup:
+            other.released[_group(other, code)] += 1
         return True
 
-    def _frees_a_bed(self, newcomer: StreamState, other: StreamState) -> bool:
-        """Would releasing someone of `other` give `newcomer` a bed (the model's `_has_bed` after it)?"""
-        replication = self.replication
-        used = newcomer.occupancy.level - (other is newcomer)
-        shared = replication.shared_used - (other.occupancy.level > other.reserved)
-        return (used < newcomer.cap and replication.occupied - 1 < replication.capacity
-                and (used < newcomer.reserved or shared < replication.shared_capacity))
 
-    def _release(self, now: float, entry: tuple) -> None:
-        """End the stay `entry` now: its bed is free, counted as released_for_room (in the window)."""
-        replication = self.replication
-        end, _, state, fate, stay, _ = entry
-        replication._track_blocking(now)
-        departures = replication.departures
-        where = departures.index(entry)
-        last = departures.pop()
-        if where < len(departures):
-            departures[where] = last
-            heapify(departures)
-        level = state.occupancy.level
-        if level > state.reserved:
-            replication.shared_used -= 1
-        replication.occupied -= 1
-        replication.occupancy.change(now, replication.occupied)
-        state.occupancy.change(now, level - 1)
-        if now >= self.warmup:
-            state.released[fate // _PER_ORIGIN] += 1
-        spent = stay - (end - now)
-        state.stays.add(spent, int(stay_bins(np.array([spent]))[0]))
+def _group(state: StreamState, fate: int) -> int:
+    """The origin group of a stay's fate (with centres, its code carries the kind and the centre too)."""
+    return fate % state.per_code // _PER_ORIGIN

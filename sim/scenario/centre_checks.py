@@ -103,9 +103,6 @@ def _keys_of_one_pool(data: dict) -> list[tuple[tuple, str]]:
             if stream.get(key) not in (None, 0):
                 problems.append((("streams", s, key), f"{what}: not yet modelled with centres (use capacity, or "
                                                       "leave it out)"))
-        if stream.get("when_full") == "release_least_removable":
-            problems.append((("streams", s, "when_full"), "release_least_removable is not yet modelled with "
-                                                          "centres: use turn_away or wait"))
     return problems
 
 

@@ -103,8 +103,9 @@ class Stream(Strict):
     when_full: Literal["turn_away", "wait", "release_least_removable"] = Field(
         default="turn_away", description="with no free bed: turn_away (not detained, counted as turned away), "
         "wait (a waiting list) or release_least_removable (released_for_room: of those whose bed the newcomer may "
-        "take, i.e. a shared bed or this stream's, only this stream's with max_beds, the lowest return probability, "
-        "the longest detained first, if it is below the newcomer's; else turned away)")
+        "take, i.e. a shared bed or this stream's, only this stream's with max_beds, with centres a place in a centre "
+        "that accepts the newcomer, the lowest return probability, the longest detained first, if it is below the "
+        "newcomer's; else turned away)")
     max_wait: PositiveDays | Distribution | None = Field(
         default=None, description="with when_full: wait, how long someone waits for a bed before giving up "
                                   "(a duration or a distribution); none: no limit")
