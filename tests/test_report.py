@@ -568,21 +568,27 @@ def planner_run(tmp_path_factory) -> tuple[Path, str, dict]:
     path.write_text(to_yaml(planner_scenario()), encoding="utf-8")
     out = work / "run"
     _capsim("run", path, "--out", out, "--report", "--quiet")
-    figures = {}
     import sim.report.run_figures as run_figures
 
-    original = run_figures.finish
+    text, figures = _report_keeping_figures(out, run_figures)
+    return out, text, figures
+
+
+def _report_keeping_figures(out: Path, module) -> tuple[str, dict]:
+    """The report of `out`, and the figures `module` draws for it as matplotlib objects by name."""
+    figures = {}
+    original = module.finish
 
     def keep(fig, name, label, png):
         figures[name] = fig
         return original(fig, name, label, png)
 
-    run_figures.finish = keep
+    module.finish = keep
     try:
         text = report.report_html(out)
     finally:
-        run_figures.finish = original
-    return out, text, figures
+        module.finish = original
+    return text, figures
 
 
 def _section(text: str, heading: str) -> str:
@@ -739,18 +745,7 @@ def centres_run(tmp_path_factory) -> tuple[Path, str, dict, dict]:
 
     scenario = sim.parse_scenario(to_yaml(centres_scenario_data()), "centres-report.yaml")
     out = sim.write(sim.run(scenario, replications=3, jobs=1), tmp_path_factory.mktemp("centres") / "run")
-    figures = {}
-    original = centres_module.finish
-
-    def keep(fig, name, label, png):
-        figures[name] = fig
-        return original(fig, name, label, png)
-
-    centres_module.finish = keep
-    try:
-        text = report.report_html(out)
-    finally:
-        centres_module.finish = original
+    text, figures = _report_keeping_figures(out, centres_module)
     return out, text, json.loads((out / "summary.json").read_text(encoding="utf-8")), figures
 
 
