@@ -70,6 +70,8 @@ def errors_of(tmp_path, data: dict) -> str:
     (lambda d: d["centres"][1].update(name="men"), "centres[1].name: centre names must be unique"),
     (lambda d: d["streams"][0].update(placement=["womne"]),
      "streams[0].placement[0]: no centre is named 'womne' (did you mean 'women'?)"),
+    (lambda d: d["streams"][0].update(people={"sex": {"men": 1}}, placement=["women"]),
+     "streams[0].placement[0]: centre 'women' accepts none of this stream's people"),
     (lambda d: d["streams"][0].pop("people"), "streams[0].people: centre 'men' accepts by sex: say the sex shares"),
     (lambda d: d["streams"][0].update(people={"sex": {"men": 0.7, "wmen": 0.3}}),
      "streams[0].people.sex.wmen: no centre accepts sex 'wmen' (did you mean 'women'?)"),

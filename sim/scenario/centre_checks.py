@@ -51,7 +51,27 @@ def centre_problems(data: dict) -> list[tuple[tuple, str]]:
                                  f"{did_you_mean(name, names)}"))
             elif name in placement[:i]:
                 problems.append((("streams", s, "placement", i), f"{echo(name)} is named twice"))
+            elif isinstance(name, str) and not any(_takes(_mapping(centres[names.index(name)].get("accepts")), *kind)
+                                                   for kind in _kinds(stream)):
+                problems.append((("streams", s, "placement", i), f"centre {echo(name)} accepts none of this "
+                                                                  "stream's people (see its accepts and their people)"))
     return problems + _people_problems(centres, streams)
+
+
+def _kinds(stream: dict) -> list[tuple]:
+    """The (sex, category) a stream's people can be, over its own shares and its origin groups' (None: not
+    described)."""
+    stream_people = _mapping(stream.get("people"))
+    return sorted({kind for people in [stream_people] + [_mapping(_mapping(o).get("people"))
+                                                         for o in _items(stream.get("origins"))]
+                   for kind in _kinds_of(people, stream_people)}, key=str)
+
+
+def _kinds_of(people: dict, stream_people: dict) -> list[tuple]:
+    """The (sex, category) with a share above 0 in `people` (an origin group's over its stream's)."""
+    shares = [_mapping(people.get(d)) or _mapping(stream_people.get(d)) for d in DIMENSIONS]
+    return list(itertools.product(*[[v for v, share in values.items() if isinstance(share, (int, float))
+                                     and share > 0] or [None] for values in shares]))
 
 
 def _without_centres(data: dict) -> list[tuple[tuple, str]]:
@@ -141,7 +161,6 @@ def _shares(node, dimension: str) -> dict | None:
 
 def _unplaced(loc: tuple, people: dict, stream_people: dict, accepts: list[dict]) -> list[tuple[tuple, str]]:
     """The people of `people` (a stream's, or an origin group's over its stream's) that no centre accepts."""
-    shares = {d: people.get(d) if isinstance(people.get(d), dict) else stream_people.get(d) for d in DIMENSIONS}
     problems: list[tuple[tuple, str]] = []
     for dimension in DIMENSIONS:
         values = people.get(dimension)  # the values inherited from the stream are told at the stream
@@ -152,9 +171,7 @@ def _unplaced(loc: tuple, people: dict, stream_people: dict, accepts: list[dict]
                                  f"{did_you_mean(value, named)}"))
     if problems:
         return problems
-    kinds = itertools.product(*[[v for v, share in values.items() if isinstance(share, (int, float)) and share > 0]
-                                if isinstance(values, dict) else [None] for values in shares.values()])
-    for sex, category in kinds:
+    for sex, category in _kinds_of(people, stream_people):
         if not any(_takes(a, sex, category) for a in accepts):
             who = " of category ".join(echo(v) for v in (sex, category) if v is not None)
             problems.append((loc, f"no centre accepts {who}: every one of them would be turned away (add a centre "
