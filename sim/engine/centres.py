@@ -86,7 +86,7 @@ class CentresReplication(Replication):
         self.restricted = any(len(found) < len(centres) for found in accepting)
         """Some people may not use every centre: a stream's share of time full is then its kinds'."""
         self.chosen = 0
-        """The centre found for the person about to be admitted (`_has_bed`, `_admit_waiting`)."""
+        """The centre found for the person about to be admitted (`_has_bed`, `_admit_waiting`, `_release_stay`)."""
 
     def _in_group(self, kind: int, dimension: str, value: str) -> bool:
         if dimension == KIND:
