@@ -31,9 +31,10 @@ from sim.engine.streams import StreamState
 from sim.metrics import SUMMED, derive
 from sim.scenario import Scenario
 
-REPLICATION_FORMAT = 2
+REPLICATION_FORMAT = 3
 """The version of what a RepResult holds; checkpoints (pickled RepResults) record it
-and are resumed only by the same. 2: stay histograms as (bin, count) rows."""
+and are resumed only by the same. 2: stay histograms as (bin, count) rows; 3: centres, groups and
+centre_daily."""
 
 
 @dataclass
@@ -57,7 +58,7 @@ class RepResult:
     centres: dict[str, dict[str, float]] = field(default_factory=dict)
     """With centres: each centre's metrics (metrics.CENTRE_METRICS)."""
     groups: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-    """With centres: per dimension (sex, category) and value, the metrics of its people (metrics.GROUP_METRICS)."""
+    """With centres: per dimension (sex, category, kind) and value, the metrics of its people (GROUP_METRICS)."""
     centre_daily: np.ndarray | None = None
     """With centres: the beds in use in each centre at each midnight (centres x days)."""
 
@@ -86,8 +87,9 @@ class Replication:
         self.waiting_streams = sorted((s for s in self.streams if s.waits), key=lambda s: s.priority)
         self.waiting = 0
         self.departures: list = []
-        """The stays under way, a heap of (end day, sequence number, stream state, fate, stay, stay bin);
-        the sequence number breaks ties between stays that end at the same time."""
+        """The stays under way, a heap of (end day, sequence number, stream state, fate, stay, stay bin) (with
+        centres the fate's code carries the kind and the centre, engine/people.py); the sequence number breaks
+        ties between stays that end at the same time."""
         self.sequence = itertools.count()
         self.daily: list[int] = []
         """The beds in use at each midnight, day 0 to the last day: taken as time passes them (`_count_days`)."""
@@ -245,9 +247,8 @@ class Replication:
                 self._admit_waiting(day)
 
     def _frees_a_bed(self, newcomer: StreamState, _fate: int, entry: tuple) -> bool:
-        """Would ending the stay `entry` give the newcomer of `newcomer` a bed (`_has_bed` after it)? In one
-        pool it depends on the stay's stream only: with a cap only someone of the newcomer's stream, past
-        reserved beds only someone holding a shared bed or of the newcomer's stream (engine/release.py)."""
+        """Would ending the stay `entry` give `newcomer`'s newcomer a bed (`_has_bed` after it)? Here by the
+        stay's stream only: with a cap, the newcomer's; past reserved beds, a shared bed's or the newcomer's."""
         other = entry[2]
         used = newcomer.occupancy.level - (other is newcomer)
         shared = self.shared_used - (other.occupancy.level > other.reserved)
@@ -255,8 +256,7 @@ class Replication:
                 and (used < newcomer.reserved or shared < self.shared_capacity))
 
     def _release_stay(self, now: float, entry: tuple) -> None:
-        """End the stay `entry` now, before its time (release to make room, engine/release.py): its bed is
-        free; the time it spent counts among the stays."""
+        """End the stay `entry` now, before its time (release to make room): its bed is free; its time counts."""
         end, _, state, _, stay, _ = entry
         self._track_blocking(now)
         departures = self.departures
