@@ -82,6 +82,13 @@ def stat_interval(stat: dict | None) -> str:
     return interval(stat.get("ci95_low"), stat.get("ci95_high"))
 
 
+def percent_interval(stat: dict | None) -> str:
+    """A share's 95% interval (a summary entry's ci95_low and ci95_high) in percent, or the missing mark."""
+    stat = stat or {}
+    low, high = stat.get("ci95_low"), stat.get("ci95_high")
+    return f"[{percent(low)}, {percent(high)}]" if finite(low) and finite(high) else MISSING
+
+
 def as_written(value) -> str:
     """An input as a planner wrote it (up to 6 significant digits, no grouping): 365.25, 0.15, 120."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from sim import metrics
-from sim.formatting import for_people, interval, percent, places, stat_interval
+from sim.formatting import for_people, interval, percent, percent_interval, places, stat_interval
 
 
 def headline_table(results) -> str:
@@ -68,16 +68,9 @@ def centres_lines(summary: dict) -> list[str]:
                          f"{for_people(group['occupancy_mean']['mean']):>8} "
                          f"{for_people(a_year(group['detention_requests']['mean'], window)):>16} "
                          f"{percent(group['share_found_no_place']['mean']):>15} "
-                         f"{_percent_interval(group['share_found_no_place']):>18} "
+                         f"{percent_interval(group['share_found_no_place']):>18} "
                          f"{percent(group['probability_full']['mean']):>14}")
     return lines
-
-
-def _percent_interval(stat: dict) -> str:
-    """A share's 95% interval in percent."""
-    if stat.get("ci95_low") is None:
-        return "-"
-    return f"[{percent(stat['ci95_low'])}, {percent(stat['ci95_high'])}]"
 
 
 PERIOD_COLUMNS = {"occupancy_p95": "p95 in use", "probability_full": "time full", "admitted": "admitted",

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from sim import metrics
-from sim.formatting import MISSING, finite, for_people, percent, places, stat_interval
+from sim.formatting import MISSING, finite, for_people, percent, percent_interval, places, stat_interval
 from sim.report.drawing import BLUE, SKY, VERMILLION, figure, finish
 from sim.report.html import esc, figure_html, html_table
 from sim.report.reading import RunFolder, a_year, centre_days
@@ -43,10 +43,7 @@ def _mean_and_interval(stat: dict | None) -> str:
 
 def _share_and_interval(stat: dict | None) -> str:
     """A share in percent with its 95% interval in percent."""
-    stat = stat or {}
-    low, high = stat.get("ci95_low"), stat.get("ci95_high")
-    spread = f"[{percent(low)}, {percent(high)}]" if finite(low) and finite(high) else MISSING
-    return f'{percent(stat.get("mean"))}<br><span class="ci">{spread}</span>'
+    return f'{percent((stat or {}).get("mean"))}<br><span class="ci">{percent_interval(stat)}</span>'
 
 
 def _dimensions(summary: dict) -> list[tuple[str, dict]]:
