@@ -21,7 +21,7 @@ from heapq import heappop
 import numpy as np
 
 from sim.engine.kinds import Kinds
-from sim.engine.monitors import OccupancyMonitor
+from sim.engine.monitors import OccupancyMonitor, share_of_window
 from sim.engine.pool import Replication, RepResult
 from sim.engine.streams import StreamState
 from sim.metrics import CENTRE_OCCUPANCY, ratio
@@ -43,7 +43,6 @@ class CentresReplication(Replication):
         self.capacity = math.inf  # admissions are per centre (`_free_centre`); the system is full when all are
         steps = scenario.centre_steps()
         self.changes_at = dict(steps)
-        self.nominal = [nominal for nominal, _ in steps[0][1]]
         self.usable = [usable for _, usable in steps[0][1]]
         self.used = [0] * len(centres)
         most = [max(usable for _, usable in places) for places in zip(*(found for _, found in steps))]
@@ -211,8 +210,7 @@ class CentresReplication(Replication):
     def _set_capacity(self, beds: int, _event: object = None) -> None:
         now = self.env.now
         self._up_to(now)
-        for c, (nominal, usable) in enumerate(self.changes_at[now]):
-            self.nominal[c] = nominal
+        for c, (_, usable) in enumerate(self.changes_at[now]):  # the nominal places: `_time_averages`
             if usable != self.usable[c]:  # the others' books are left as they are (same bytes as without it)
                 self.usable[c] = usable
                 self.centre_occupancy[c].set_limit(now, usable)
@@ -279,7 +277,7 @@ class CentresReplication(Replication):
         by_stream = self._counts(self.requests) - self.at_window_start[0]  # streams x kinds, in the window
         requests = by_stream.sum(axis=0)
         no_place = (self._counts(self.no_place) - self.at_window_start[1]).sum(axis=0)
-        time_no_place = np.array([_share(time, span) for time in self.time_blocked])
+        time_no_place = np.array([share_of_window(time, span) for time in self.time_blocked])
         for g, (dimension, value) in enumerate(self.groups):
             members = self.group_members[g]
             figures = self.group_occupancy[g].metrics()
@@ -309,21 +307,14 @@ def _placement(preferred: list[str], names: list[str], accepting: tuple[int, ...
     return first + tuple(c for c in accepting if c not in first)
 
 
-def _share(time: float, span: float) -> float:
-    """A time as a share of the window (a sum of intervals within it: only rounding can take it past)."""
-    return min(time, span) / span if span > 0 else math.nan
-
-
 def _time_averages(steps: list[tuple[float, list[tuple[int, int]]]], start: float, end: float
                    ) -> list[tuple[float, float]]:
-    """Each centre's nominal and usable places, averaged over the time from `start` to `end`."""
+    """Each centre's nominal and usable places, averaged over the time from `start` to `end` (after it: the
+    measured window is never empty)."""
     totals = np.zeros((len(steps[0][1]), 2))
     for k, (day, places) in enumerate(steps):
         until = steps[k + 1][0] if k + 1 < len(steps) else math.inf
         overlap = min(until, end) - max(day, start)
         if overlap > 0:
             totals += overlap * np.asarray(places, dtype=float)
-    if end <= start:
-        return [(float(nominal), float(usable)) for nominal, usable in
-                next(places for day, places in reversed(steps) if day <= start)]
     return [(float(nominal), float(usable)) for nominal, usable in totals / (end - start)]

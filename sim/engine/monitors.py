@@ -99,6 +99,12 @@ class OccupancyMonitor:
         return result
 
 
+def share_of_window(time: float, span: float) -> float:
+    """A time within a window of `span` days as a share of it: a sum of intervals within the window, so only
+    rounding can take it past the span (NaN for an empty window)."""
+    return min(time, span) / span if span > 0 else math.nan
+
+
 def stay_bins(days: np.ndarray) -> np.ndarray:
     """The StayHistogram bin of each stay (vectorised: the model bins a batch at once)."""
     return (np.log1p(days / STAY_RESOLUTION_DAYS * STAY_RELATIVE_RESOLUTION) / _STAY_LOG_STEP).astype(np.int64)

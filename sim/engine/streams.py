@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sim.engine.monitors import OccupancyMonitor, StayHistogram
+from sim.engine.monitors import OccupancyMonitor, StayHistogram, share_of_window
 from sim.engine.people import BATCH, People, fate_count, per_origin
 from sim.metrics import derive
 from sim.scenario import Stream
@@ -141,8 +141,7 @@ class StreamState:
         metrics["wait_days_total"] = self.wait_days - start.wait_days
         metrics["wait_days_given_up"] = self.wait_days_given_up
         metrics |= self.occupancy.metrics()
-        # a sum of intervals within the span: only rounding can take it past the span
-        metrics["probability_full"] = min(self.time_blocked, span) / span if span > 0 else math.nan
+        metrics["probability_full"] = share_of_window(self.time_blocked, span)
         metrics |= self.stays.metrics()
         metrics["stays_ended"] = float(self.stays.n)
         derive(metrics, cost_per_bed_day)
