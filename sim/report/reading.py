@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from sim.errors import NotAResultsFolder
 from sim.formatting import as_written, finite
+from sim.scenario.centres import Centre
 from sim.scenario.durations import DAYS_PER_UNIT
 
 MARKERS = [  # (the file that marks a folder, the command that wrote it)
@@ -301,19 +302,17 @@ class RunFolder:
 
 def _usable_steps(centres: list[dict], start) -> list[CapacityStep]:
     """With centres: their usable places together, at day 0 and at each centre's change (named by the centre
-    and the change), as the run counted them (a centre's usable places follow its nominal ones until set)."""
-    places = [centre["places"] for centre in centres]
-    usable = [centre.get("usable") for centre in centres]
-    changes = sorted(((_day(change.get("at"), start), k, change) for k, centre in enumerate(centres)
-                      for change in centre.get("changes") or []), key=lambda found: (found[0], found[1]))
-
-    def total() -> int:
-        return sum(u if u is not None else p for u, p in zip(usable, places))
-
-    steps = [CapacityStep(0.0, total(), 0, None)]
-    for day, k, change in changes:
-        places[k] = change["places"] if change.get("places") is not None else places[k]
-        usable[k] = change["usable"] if change.get("usable") is not None else usable[k]
-        name = centres[k]["name"] + (f" {change['name']}" if change.get("name") else "")
-        steps.append(CapacityStep(day, total(), change.get("at"), name))
-    return steps
+    and the change), as the run counted them (`Centre.steps`: a centre's usable places follow its nominal
+    ones until set)."""
+    models = [Centre.model_validate(centre) for centre in centres]
+    steps = [centre.steps(lambda at: _day(at, start)) for centre in models]
+    usable = [found[0][2] for found in steps]
+    changes = sorted(((day, k, places_usable, change) for k, found in enumerate(steps)
+                      for (day, _, places_usable), change in zip(found[1:], centres[k]["changes"])),
+                     key=lambda found: found[:2])
+    found = [CapacityStep(0.0, sum(usable), 0, None)]
+    for day, k, places_usable, change in changes:
+        usable[k] = places_usable
+        name = models[k].name + (f" {change['name']}" if change.get("name") else "")
+        found.append(CapacityStep(day, sum(usable), change.get("at"), name))  # the time as written
+    return found
