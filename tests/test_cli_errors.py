@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import scenario_data, to_yaml
 
 from sim.cli import main
 
@@ -482,3 +483,21 @@ def test_a_device_as_the_grid_file_is_refused_at_once(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     no_traceback(result)
     assert result.stderr.strip() == "/dev/zero: not a file but a device"
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"capacity": {"beds": 20, "changes": [{"at": 20, "beds": 10}, {"at": 20, "beds": 15}]}},
+     "capacity.changes[1].at: capacity changes must be in time order"),
+    ({"parameter_changes": [{"at": 20, "set": {"streams.s.screened_out": 0.1}},
+                            {"at": 10, "set": {"streams.s.screened_out": 0.2}}]},
+     "parameter_changes[1].at: parameter changes must be in time order"),
+])
+def test_dated_keys_out_of_time_order_are_told_at_their_line(tmp_path, monkeypatch, overrides, expected):
+    """Capacity changes must come strictly in time order; parameter changes may share a day, not go back."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.yaml").write_text(to_yaml(scenario_data(**overrides)), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "x.yaml"])
+    assert result.exit_code == 2 and expected in result.output, result.output
+    same_day = [{"at": 20, "set": {"streams.s.screened_out": 0.1}}, {"at": 20, "set": {"streams.s.screened_out": 0.2}}]
+    (tmp_path / "y.yaml").write_text(to_yaml(scenario_data(parameter_changes=same_day)), encoding="utf-8")
+    assert CliRunner().invoke(main, ["validate", "y.yaml"]).exit_code == 0

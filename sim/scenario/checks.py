@@ -95,31 +95,24 @@ def cross_check(data: dict) -> list[tuple[tuple, str]]:
                                   f"the start, {start})"))
         return day
 
+    def in_time_order(loc: tuple, items: list, what: str, same_day: bool = False) -> None:
+        """The `at` of each of `items` (at `loc`), each after the one before (or on its day, with `same_day`)."""
+        previous = None
+        for i, item in enumerate(items):
+            day = day_of(loc + (i, "at"), _mapping(item).get("at"))
+            if day is not None and previous is not None and (day < previous or day == previous and not same_day):
+                problems.append((loc + (i, "at"), f"{what} must be in time order"))
+            previous = day if day is not None else previous
+
     capacity = _mapping(data.get("capacity"))
     changes = [_mapping(change) for change in _items(capacity.get("changes"))]
-    previous = None
-    for i, change in enumerate(changes):
-        day = day_of(("capacity", "changes", i, "at"), change.get("at"))
-        if day is not None and previous is not None and day <= previous:
-            problems.append((("capacity", "changes", i, "at"), "capacity changes must be in time order"))
-        previous = day if day is not None else previous
+    in_time_order(("capacity", "changes"), changes, "capacity changes")
     for k, centre in enumerate(_items(data.get("centres"))):
-        previous = None
-        for i, change in enumerate(_items(_mapping(centre).get("changes"))):
-            day = day_of(("centres", k, "changes", i, "at"), _mapping(change).get("at"))
-            if day is not None and previous is not None and day <= previous:
-                problems.append((("centres", k, "changes", i, "at"), "a centre's changes must be in time order"))
-            previous = day if day is not None else previous
+        in_time_order(("centres", k, "changes"), _items(_mapping(centre).get("changes")), "a centre's changes")
     problems += centre_problems(data)
     capacities = [c for c in [_count(capacity.get("beds"))] + [_count(c.get("beds")) for c in changes]
                   if c is not None]
-
-    previous = None
-    for i, change in enumerate(_items(data.get("parameter_changes"))):
-        day = day_of(("parameter_changes", i, "at"), _mapping(change).get("at"))
-        if day is not None and previous is not None and day < previous:
-            problems.append((("parameter_changes", i, "at"), "parameter changes must be in time order"))
-        previous = day if day is not None else previous
+    in_time_order(("parameter_changes",), _items(data.get("parameter_changes")), "parameter changes", same_day=True)
     problems += _dated_problems(data) + _variant_problems(data) + legal_problems(data)
 
     streams = [_mapping(stream) for stream in _items(data.get("streams"))]
